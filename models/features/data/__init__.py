@@ -1,0 +1,1 @@
+"""Bundled data files (the BWV catalogue); a package so setuptools ships them."""

@@ -1,0 +1,38 @@
+"""The feature-provider branch of bachbot's exception hierarchy.
+
+    BachbotError                       service.errors
+    └── FeatureProviderError           a provider could not describe tracks this cycle
+        ├── ProviderRateLimited        the upstream asked us to wait (``retry_after_s``)
+        └── ProviderUnavailable        the upstream failed or refused (``status``)
+
+The features job catches :class:`FeatureProviderError` per provider: the provider
+is skipped for this cycle, the others still run, and the next cycle retries.
+"""
+
+from __future__ import annotations
+
+from service.errors import BachbotError
+
+
+class FeatureProviderError(BachbotError):
+    """A feature provider could not describe the tracks asked for."""
+
+    def __init__(self, message: str, *, provider: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+
+
+class ProviderRateLimited(FeatureProviderError):
+    """The upstream answered 429; ``retry_after_s`` says how long it wants us to wait."""
+
+    def __init__(self, message: str, *, provider: str, retry_after_s: float) -> None:
+        super().__init__(message, provider=provider)
+        self.retry_after_s = retry_after_s
+
+
+class ProviderUnavailable(FeatureProviderError):
+    """The upstream failed (network, 5xx, malformed answer) or refused us (4xx)."""
+
+    def __init__(self, message: str, *, provider: str, status: int | None = None) -> None:
+        super().__init__(message, provider=provider)
+        self.status = status

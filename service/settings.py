@@ -1,0 +1,245 @@
+"""bachbot's one settings class.
+
+Built once in ``main()`` (or a test) and passed down; nothing else reads the
+environment.  Every value comes from ``BACHBOT_*`` variables or a ``.env``
+file; the Spotify credentials are also accepted under spotipy's own names
+(``SPOTIPY_CLIENT_ID``, ``SPOTIPY_CLIENT_SECRET``, ``SPOTIPY_REDIRECT_URI``) so
+an existing spotipy set-up works unchanged.
+
+Validation refuses unsafe or meaningless values at start-up (a ``localhost``
+redirect URI that Spotify rejects since 2025, a rating outside 1-10, ...);
+:func:`format_settings_error` turns pydantic's report into the one line the CLI
+prints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ModelChoice = Literal["mlp", "auto"]
+
+J_S_BACH_ARTIST_ID = "5aIqB5nVVvmFsvSdExz408"
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder (``~/.local/share/bachbot`` on Linux)."""
+    return Path(platformdirs.user_data_dir("bachbot", appauthor=False))
+
+
+def _split_list(value: object) -> object:
+    """Accept ``a,b,c`` in the environment as well as a JSON list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything bachbot can be told.  See ``.env.example`` for the user's view."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BACHBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- storage ------------------------------------------------------------
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    """PostgreSQL or SQLite URL; default: SQLite file ``bachbot.db`` in data_dir."""
+
+    # --- Spotify -------------------------------------------------------------
+    spotify_client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("BACHBOT_SPOTIFY_CLIENT_ID", "SPOTIPY_CLIENT_ID"),
+    )
+    spotify_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("BACHBOT_SPOTIFY_CLIENT_SECRET", "SPOTIPY_CLIENT_SECRET"),
+    )
+    spotify_redirect_uri: str = Field(
+        default="http://127.0.0.1:8888/callback",
+        validation_alias=AliasChoices("BACHBOT_SPOTIFY_REDIRECT_URI", "SPOTIPY_REDIRECT_URI"),
+    )
+    spotify_api_base: str = "https://api.spotify.com/v1/"
+    """Web API prefix; the local Spotify (tests, demo) points this at loopback."""
+    spotify_accounts_base: str = "https://accounts.spotify.com/"
+    spotify_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    max_retry_after_s: float = Field(default=60.0, ge=0)
+    """A 429 asking to wait longer than this ends the job; the scheduler resumes later."""
+    server_error_retries: int = Field(default=3, ge=0, le=10)
+    backoff_base_s: float = Field(default=0.5, ge=0)
+    calls_per_cycle: int = Field(default=400, ge=10)
+    """Budget of catalogue-walk calls per sync cycle (discography, search, imports)."""
+
+    # --- catalogue -----------------------------------------------------------
+    composer_artist_ids: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [J_S_BACH_ARTIST_ID]
+    )
+    title_patterns: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [r"\bBWV\b"]
+    )
+    search_queries: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    unreadable_recheck_hours: float = Field(default=24.0, gt=0)
+    full_likes_pass_hours: float = Field(default=24.0, gt=0)
+
+    # --- ratings -------------------------------------------------------------
+    like_rating: int = Field(default=8, ge=1, le=10)
+    removal_rating: int = Field(default=2, ge=1, le=10)
+    exposure_negative: bool = False
+    """Treat a published track heard several times and never liked as a weak negative."""
+    exposure_plays: int = Field(default=3, ge=1)
+    exposure_rating: int = Field(default=4, ge=1, le=10)
+
+    # --- features ------------------------------------------------------------
+    reccobeats_enabled: bool = True
+    """Sends Spotify track ids (nothing else) to the third-party ReccoBeats API."""
+    reccobeats_base: str = "https://api.reccobeats.com/"
+
+    # --- model ---------------------------------------------------------------
+    model: ModelChoice = "mlp"
+    min_ratings: int = Field(default=15, ge=2)
+    cv_splits: int = Field(default=5, ge=2, le=20)
+    cv_repeats: int = Field(default=2, ge=1, le=20)
+    seed: int = 0
+    retrain_hours: float = Field(default=24.0, gt=0)
+    retrain_after_ratings: int = Field(default=10, ge=1)
+
+    # --- publishing ----------------------------------------------------------
+    playlist_name: str = Field(default="Predicted favourites", min_length=1, max_length=100)
+    playlist_public: bool = False
+    playlist_size: int = Field(default=50, ge=1, le=10_000)
+    playlist_min_score: float = Field(default=6.0, ge=0, le=10)
+    max_per_work: int = Field(default=2, ge=1)
+
+    # --- daemon --------------------------------------------------------------
+    sync_minutes: float = Field(default=30.0, gt=0)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8888, ge=0, le=65535)
+    http_token: SecretStr | None = None
+    """Required for the status page when http_host is not a loopback address."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("composer_artist_ids", "title_patterns", "search_queries", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("spotify_redirect_uri")
+    @classmethod
+    def _redirect_uri(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(
+                "must be an absolute http(s) URL, e.g. http://127.0.0.1:8888/callback"
+            )
+        if parts.hostname == "localhost":
+            raise ValueError(
+                "Spotify no longer accepts 'localhost' redirect URIs; use the loopback IP, "
+                "e.g. http://127.0.0.1:8888/callback"
+            )
+        if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "::1", "[::1]"}:
+            raise ValueError(
+                "must be HTTPS or a loopback IP, e.g. http://127.0.0.1:8888/callback"
+            )
+        return value
+
+    @field_validator("spotify_api_base", "spotify_accounts_base", "reccobeats_base")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL, e.g. https://api.spotify.com/v1/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                "must be a sqlite:// or postgresql:// URL, "
+                "e.g. postgresql+psycopg://bachbot:secret@db:5432/bachbot"
+            )
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("title_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        import re
+
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {err}") from err
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the configured one or the SQLite file in data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'bachbot.db'}"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where trained model artifacts live (never in the source tree)."""
+        return self.data_dir / "models"
+
+    @property
+    def has_spotify_credentials(self) -> bool:
+        return bool(self.spotify_client_id and self.spotify_client_secret)
+
+
+ENV_NAMES: dict[str, str] = {
+    "spotify_client_id": "BACHBOT_SPOTIFY_CLIENT_ID (or SPOTIPY_CLIENT_ID)",
+    "spotify_client_secret": "BACHBOT_SPOTIFY_CLIENT_SECRET (or SPOTIPY_CLIENT_SECRET)",
+    "spotify_redirect_uri": "BACHBOT_SPOTIFY_REDIRECT_URI (or SPOTIPY_REDIRECT_URI)",
+}
+
+EXAMPLES: dict[str, str] = {
+    "int": "e.g. 8",
+    "float": "e.g. 30",
+    "bool": "e.g. true or false",
+}
+
+
+def format_settings_error(err: ValidationError) -> str:
+    """One line per bad value: the variable, what is wrong with it, and an example.
+
+    Never echoes the value of a secret.
+    """
+    lines = []
+    for error in err.errors():
+        loc = error["loc"][0] if error["loc"] else ""
+        field = str(loc)
+        field_key = field.lower().removeprefix("bachbot_")
+        if field_key in {"spotipy_client_id", "spotipy_client_secret", "spotipy_redirect_uri"}:
+            field_key = field_key.replace("spotipy_", "spotify_")
+        env = ENV_NAMES.get(field_key, f"BACHBOT_{field_key.upper()}")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        secret = "secret" in field_key or "token" in field_key
+        given = "" if secret or "input" not in error else f" (got {error['input']!r})"
+        lines.append(f"invalid setting {env}{given}: {message}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, ``.env`` and explicit overrides."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The database: ORM tables (models), engine and migrations (db), and keyword-only queries."""
