@@ -18,7 +18,10 @@ from service.errors import BachbotError
 from service.logs import configure_logging
 from service.settings import Settings, format_settings_error
 
-COMMAND_MODULES: tuple[str, ...] = ("service.cli.db",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "service.cli.db",
+    "service.cli.run",
+)
 
 app = typer.Typer(
     name="bachbot",

@@ -101,8 +101,6 @@ def me(base: str, u: SimUser) -> Json:
         **_user_ref(base, u.id),
         "account_id": u.id,
         "display_name": u.display_name or u.id,
-        "explicit_content": {"filter_enabled": False, "filter_locked": False},
-        "followers": {"href": None, "total": 0},
         "images": [],
     }
 

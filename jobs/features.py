@@ -1,0 +1,213 @@
+"""The features job: run the provider chain over Bach tracks that lack features.
+
+Each provider is asked only about tracks with no stored row at its current
+schema version, in chunks, and each chunk is committed as soon as it is stored,
+so an interrupted run loses at most one chunk and a second run fetches nothing.
+
+Degrading, not failing: a provider that errors is skipped for this cycle and
+the others still run.  ``spotify_audio``'s first 403 is permanent for this app
+(Spotify closed audio-features to apps created after Nov 2024): it is stored as
+``provider.spotify_audio.unavailable`` and the provider is not built again.
+Each provider's failure is logged once when it starts and once when it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session
+
+from models.features.base import FeatureProvider
+from models.features.errors import FeatureProviderError, ProviderRateLimited, ProviderUnavailable
+from models.features.metadata import MetadataProvider
+from models.features.reccobeats import ReccoBeatsProvider
+from models.features.spotify_audio import AudioSource, SpotifyAudioProvider
+from service.settings import Settings
+from service.spotify.errors import SpotifyError, SpotifyRestricted
+from service.store.features import save_features, tracks_for_features, tracks_missing_features
+from service.store.models import utcnow
+from service.store.state import delete_state, get_state, set_state
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_KEY = "provider.spotify_audio.unavailable"
+CHUNK: dict[str, int] = {"spotify_audio": 100, "reccobeats": 200, "metadata": 500}
+PER_CYCLE: dict[str, int | None] = {"spotify_audio": 500, "reccobeats": 4000, "metadata": None}
+"""Most tracks a provider is asked about per run (audio-analysis costs one call per track)."""
+
+
+def failing_key(provider: str) -> str:
+    return f"provider.{provider}.failing"
+
+
+@dataclass
+class FeaturesReport:
+    """What one run did, per provider."""
+
+    stored: dict[str, int] = field(default_factory=dict)
+    """Rows written (values or "nothing here")."""
+    empty: dict[str, int] = field(default_factory=dict)
+    """Of those, rows where the provider had nothing for the track."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Provider -> why it did not run or stopped early this cycle."""
+    retry_after_s: float | None = None
+    """Set when a provider was rate limited."""
+
+    def counts(self) -> dict[str, Any]:
+        """Flat counts for the job-run record and the log line."""
+        counts: dict[str, Any] = {f"{p}.stored": n for p, n in self.stored.items()}
+        counts |= {f"{p}.empty": n for p, n in self.empty.items()}
+        counts |= {f"{p}.skipped": why for p, why in self.skipped.items()}
+        if self.retry_after_s is not None:
+            counts["retry_after_s"] = self.retry_after_s
+        return counts
+
+
+def provider_status(*, session: Session, settings: Settings) -> dict[str, str]:
+    """One line per provider for ``bachbot status`` and the status page."""
+    unavailable = get_state(session=session, key=UNAVAILABLE_KEY)
+    audio = (
+        f"unavailable for this app since {unavailable.get('since', '?')} (Spotify answered 403)"
+        if isinstance(unavailable, dict)
+        else "on"
+    )
+    recco = "on (sends Spotify track ids to ReccoBeats)" if settings.reccobeats_enabled else "off"
+    status = {"spotify_audio": audio, "reccobeats": recco, "metadata": "on"}
+    for name in status:
+        failing = get_state(session=session, key=failing_key(name))
+        if failing:
+            status[name] += f"; failing: {failing}"
+    return status
+
+
+def build_providers(
+    *,
+    session: Session,
+    spotify: AudioSource | None,
+    settings: Settings,
+    http_client: httpx.Client | None,
+) -> tuple[list[FeatureProvider], dict[str, str]]:
+    """The providers to run this cycle and why any others are left out."""
+    providers: list[FeatureProvider] = []
+    skipped: dict[str, str] = {}
+    if spotify is None:
+        skipped["spotify_audio"] = "no Spotify connection"
+    elif get_state(session=session, key=UNAVAILABLE_KEY) is not None:
+        skipped["spotify_audio"] = "unavailable for this app (Spotify answered 403)"
+    else:
+        providers.append(SpotifyAudioProvider(spotify, restricted=(SpotifyRestricted,)))
+    if not settings.reccobeats_enabled:
+        skipped["reccobeats"] = "disabled (BACHBOT_RECCOBEATS_ENABLED=false)"
+    elif http_client is not None:
+        providers.append(ReccoBeatsProvider(http_client, base_url=settings.reccobeats_base))
+    providers.append(MetadataProvider(composer_ids=settings.composer_artist_ids))
+    return providers, skipped
+
+
+def _run_provider(*, session: Session, provider: FeatureProvider, report: FeaturesReport) -> None:
+    """Fetch and store chunk by chunk until nothing is missing or the cycle's budget is spent."""
+    budget = PER_CYCLE.get(provider.name)
+    chunk = CHUNK.get(provider.name, 200)
+    done: set[str] = set()
+    while budget is None or len(done) < budget:
+        size = chunk if budget is None else min(chunk, budget - len(done))
+        ids = tracks_missing_features(
+            session=session,
+            provider=provider.name,
+            schema_version=provider.schema_version,
+            limit=size,
+        )
+        if done.intersection(ids):  # stored rows no longer count as missing; never loop
+            return
+        if not ids:
+            return
+        result = provider.fetch(tracks_for_features(session=session, track_ids=ids))
+        values = {track_id: result.get(track_id) for track_id in ids}
+        save_features(
+            session=session,
+            provider=provider.name,
+            schema_version=provider.schema_version,
+            values=values,
+        )
+        session.commit()
+        done.update(ids)
+        report.stored[provider.name] = report.stored.get(provider.name, 0) + len(ids)
+        empty = sum(1 for v in values.values() if v is None)
+        report.empty[provider.name] = report.empty.get(provider.name, 0) + empty
+
+
+def _note_failure(*, session: Session, name: str, err: Exception) -> None:
+    if get_state(session=session, key=failing_key(name)) is None:
+        log.warning("feature provider %s started failing: %s", name, err)
+    set_state(session=session, key=failing_key(name), value=str(err))
+
+
+def _note_success(*, session: Session, name: str) -> None:
+    if get_state(session=session, key=failing_key(name)) is not None:
+        log.info("feature provider %s recovered", name)
+        delete_state(session=session, key=failing_key(name))
+
+
+def compute_features(
+    *,
+    session: Session,
+    spotify: AudioSource | None,
+    settings: Settings,
+    http_client: httpx.Client | None = None,
+) -> FeaturesReport:
+    """Describe every Bach track lacking features, provider by provider; commits as it goes.
+
+    ``http_client`` is ReccoBeats' client (tests pass one pointed at the local
+    Spotify); without it a client is made for this run and closed after.
+    """
+    own_client = http_client is None and settings.reccobeats_enabled
+    client = httpx.Client(timeout=settings.spotify_timeout_s) if own_client else http_client
+    try:
+        providers, skipped = build_providers(
+            session=session, spotify=spotify, settings=settings, http_client=client
+        )
+        report = FeaturesReport(skipped=skipped)
+        for provider in providers:
+            _run_one(session=session, provider=provider, report=report)
+    finally:
+        if own_client and client is not None:
+            client.close()
+    log.info("features: %s", report.counts())
+    return report
+
+
+def _run_one(*, session: Session, provider: FeatureProvider, report: FeaturesReport) -> None:
+    try:
+        _run_provider(session=session, provider=provider, report=report)
+    except ProviderUnavailable as err:
+        session.rollback()
+        if provider.name == SpotifyAudioProvider.name and err.status == 403:
+            log.warning("%s", err)
+            set_state(
+                session=session,
+                key=UNAVAILABLE_KEY,
+                value={"since": utcnow().isoformat(timespec="seconds"), "reason": str(err)},
+            )
+            session.commit()
+            report.skipped[provider.name] = "unavailable for this app (Spotify answered 403)"
+            return
+        _note_failure(session=session, name=provider.name, err=err)
+        session.commit()
+        report.skipped[provider.name] = str(err)
+    except ProviderRateLimited as err:
+        session.rollback()
+        _note_failure(session=session, name=provider.name, err=err)
+        session.commit()
+        report.skipped[provider.name] = str(err)
+        report.retry_after_s = max(report.retry_after_s or 0.0, err.retry_after_s)
+    except (FeatureProviderError, SpotifyError) as err:
+        session.rollback()
+        _note_failure(session=session, name=provider.name, err=err)
+        session.commit()
+        report.skipped[provider.name] = str(err)
+    else:
+        _note_success(session=session, name=provider.name)
+        session.commit()

@@ -1,0 +1,237 @@
+"""Keep "Predicted favourites" filled: read what the user did to it, then write it only if needed.
+
+Order of work, each step chosen so a crash at any point is safe:
+
+1. Find the playlist: the stored id; else adopt an owned playlist whose
+   description carries :data:`PLAYLIST_MARKER` (created by a run that died
+   before recording it); else create it once with ``POST /me/playlists``.  The
+   id is committed at once, so no later crash can cause a second playlist.
+2. Observe it: ``GET /playlists/{id}`` for the snapshot id.  Unchanged since
+   our last write means the user did nothing: no items read.  A 404 means the
+   user deleted it: it is recreated once and the status says so.
+3. If it changed, read the items; tracks we published that the user removed
+   by hand become removal ratings before anything is replaced.
+4. Plan the list (:func:`jobs.playlist_plan.plan_playlist`); if it differs
+   from what is there, record the plan as pending (committed), update the
+   description, replace the items in as few calls as Spotify allows, record
+   the publication and clear the pending mark.  A run that finds a pending
+   mark knows the playlist may be half-written by us and does not read
+   missing tracks as user removals.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs.playlist_plan import (
+    PLAYLIST_MARKER,
+    Candidate,
+    describe,
+    needs_rewrite,
+    plan_playlist,
+    removed_by_user,
+    work_key,
+)
+from service.settings import Settings
+from service.spotify.errors import SpotifyNotFound
+from service.spotify.types import PlaylistInfo, PlaylistItem, User
+from service.store.models import ModelVersion, Prediction, Publication, Track, utcnow
+from service.store.ratings import add_rating, liked_track_ids, rated_track_ids
+from service.store.state import delete_state, get_state, set_state
+
+log = logging.getLogger(__name__)
+
+PLAYLIST_KEY = "publish.playlist_id"
+PENDING_KEY = "publish.pending"
+RECREATED_NOTE = "note.playlist_recreated"
+
+
+class PlaylistWriter(Protocol):
+    """The gateway calls publishing needs (see service.spotify.gateway)."""
+
+    def me(self) -> User: ...
+    def my_playlists(self) -> list[PlaylistInfo]: ...
+    def playlist(self, playlist_id: str) -> PlaylistInfo: ...
+    def playlist_items(self, playlist_id: str) -> list[PlaylistItem]: ...
+    def create_playlist(self, name: str, *, public: bool, description: str) -> PlaylistInfo: ...
+    def update_playlist_details(
+        self, playlist_id: str, *, name: str | None = None, description: str | None = None
+    ) -> None: ...
+    def replace_playlist_items(self, playlist_id: str, uris: Any) -> str: ...
+
+
+@dataclass
+class PublishReport:
+    playlist_id: str = ""
+    created: bool = False
+    recreated: bool = False
+    read_items: bool = False
+    removals: list[str] = field(default_factory=list)
+    published: int = 0
+    rewritten: bool = False
+    model_version: str | None = None
+
+
+def promoted_model(*, session: Session) -> ModelVersion | None:
+    return session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.promoted.is_(True))
+        .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
+        .limit(1)
+    ).first()
+
+
+def load_candidates(*, session: Session, model: ModelVersion) -> list[Candidate]:
+    rows = session.execute(
+        select(Prediction.track_id, Prediction.score, Prediction.uncertainty, Track.bwv)
+        .join(Track, Track.id == Prediction.track_id)
+        .where(Prediction.model_version_id == model.id, Track.is_bach.is_(True))
+    ).all()
+    return [Candidate(r.track_id, r.score, r.uncertainty, work_key(r.bwv)) for r in rows]
+
+
+def _last_publication(*, session: Session, playlist_id: str) -> Publication | None:
+    return session.scalars(
+        select(Publication)
+        .where(Publication.playlist_id == playlist_id)
+        .order_by(Publication.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _create(
+    *, session: Session, spotify: PlaylistWriter, settings: Settings, now: datetime
+) -> str:
+    playlist = spotify.create_playlist(
+        settings.playlist_name,
+        public=settings.playlist_public,
+        description=describe(built_at=_stamp(now), model_version=None, count=0),
+    )
+    set_state(session=session, key=PLAYLIST_KEY, value=playlist.id)
+    session.commit()
+    log.info("created playlist %r (%s)", settings.playlist_name, playlist.id)
+    return playlist.id
+
+
+def _find_or_create(
+    *, session: Session, spotify: PlaylistWriter, settings: Settings, now: datetime
+) -> tuple[str, bool]:
+    me = spotify.me()
+    for playlist in spotify.my_playlists():
+        if playlist.owner_id == me.id and (playlist.description or "").startswith(
+            PLAYLIST_MARKER
+        ):
+            set_state(session=session, key=PLAYLIST_KEY, value=playlist.id)
+            session.commit()
+            log.info("adopted existing playlist %r (%s)", playlist.name, playlist.id)
+            return playlist.id, False
+    return _create(session=session, spotify=spotify, settings=settings, now=now), True
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def publish_playlist(
+    *,
+    session: Session,
+    spotify: PlaylistWriter,
+    settings: Settings,
+    now: datetime | None = None,
+) -> PublishReport:
+    """One publish pass; see the module docstring for the order and why."""
+    now = now or utcnow()
+    report = PublishReport()
+    playlist_id = get_state(session=session, key=PLAYLIST_KEY)
+    if playlist_id is None:
+        playlist_id, report.created = _find_or_create(
+            session=session, spotify=spotify, settings=settings, now=now
+        )
+    report.playlist_id = playlist_id
+    pending = get_state(session=session, key=PENDING_KEY)
+
+    try:
+        info = spotify.playlist(playlist_id)
+    except SpotifyNotFound:
+        log.warning("playlist %s is gone (deleted by the user?); creating it again", playlist_id)
+        playlist_id = _create(session=session, spotify=spotify, settings=settings, now=now)
+        set_state(
+            session=session,
+            key=RECREATED_NOTE,
+            value=f"\"{settings.playlist_name}\" was deleted on Spotify and recreated on "
+            f"{_stamp(now)}",
+        )
+        report.recreated, report.playlist_id, pending = True, playlist_id, None
+        delete_state(session=session, key=PENDING_KEY)
+        info = spotify.playlist(playlist_id)
+
+    last = _last_publication(session=session, playlist_id=playlist_id)
+    liked = liked_track_ids(session=session)
+    if last is not None and not pending and info.snapshot_id == last.snapshot_id:
+        current = list(last.track_ids)
+    else:
+        items = spotify.playlist_items(playlist_id)
+        report.read_items = True
+        current = [item.track.id for item in items if item.track is not None]
+        if last is not None and not pending:
+            report.removals = removed_by_user(
+                published=last.track_ids, current=current, liked=liked
+            )
+            for track_id in report.removals:
+                add_rating(
+                    session=session,
+                    track_id=track_id,
+                    value=settings.removal_rating,
+                    source="removal",
+                    note=f"removed from {settings.playlist_name}",
+                    created_at=now,
+                )
+            if report.removals:
+                session.commit()  # the user's signal is kept even if the write fails
+
+    model = promoted_model(session=session)
+    report.model_version = model.version if model else None
+    candidates = [] if model is None else load_candidates(session=session, model=model)
+    planned = plan_playlist(
+        candidates,
+        excluded=rated_track_ids(session=session) | liked,
+        size=settings.playlist_size,
+        min_score=settings.playlist_min_score,
+        max_per_work=settings.max_per_work,
+    )
+    report.published = len(planned)
+
+    snapshot = info.snapshot_id
+    if needs_rewrite(planned=planned, current=current):
+        set_state(
+            session=session, key=PENDING_KEY, value={"playlist_id": playlist_id, "tracks": planned}
+        )
+        session.commit()
+        spotify.update_playlist_details(
+            playlist_id,
+            description=describe(
+                built_at=_stamp(now), model_version=report.model_version, count=len(planned)
+            ),
+        )
+        snapshot = spotify.replace_playlist_items(
+            playlist_id, [f"spotify:track:{track_id}" for track_id in planned]
+        )
+        report.rewritten = True
+    if report.rewritten or pending or last is None or snapshot != last.snapshot_id:
+        session.add(
+            Publication(
+                playlist_id=playlist_id,
+                snapshot_id=snapshot,
+                track_ids=planned if report.rewritten else current,
+                model_version=report.model_version,
+                created_at=now,
+            )
+        )
+    delete_state(session=session, key=PENDING_KEY)
+    return report

@@ -1,0 +1,101 @@
+"""What every sync source shares: the session, gateway, rules, "now", and the call budget.
+
+Each source (playlists, catalogue, likes, listening) is a plain function of a
+:class:`SyncContext`; :func:`jobs.sync.sync_library` builds one per cycle.
+Tracks enter the catalogue through :meth:`SyncContext.keep_track` only, so
+the Bach rules and title parsing are applied the same way whatever the source.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from models.bach import BachRules, title_metadata
+from service.settings import Settings
+from service.spotify.gateway import SpotifyGateway
+from service.spotify.types import AlbumRef, TrackInfo
+from service.store.models import utcnow
+from service.store.state import get_state
+from service.store.tracks import upsert_track
+
+BOT_PLAYLIST_KEY = "publish.playlist_id"
+"""AppState key where the publish job keeps the id of "Predicted favourites"."""
+
+
+class CallBudget:
+    """How many more Spotify requests the catalogue walk may make this cycle.
+
+    Counts through the gateway's own per-endpoint counter, so retries and
+    extra pages count too; a first sync of thousands of albums therefore
+    spreads over cycles instead of running into Spotify's rate limit.
+    """
+
+    def __init__(self, calls: Counter[str], limit: int) -> None:
+        self._calls = calls
+        self._start = calls.total()
+        self.limit = limit
+
+    @property
+    def spent(self) -> int:
+        return self._calls.total() - self._start
+
+    @property
+    def left(self) -> int:
+        return max(0, self.limit - self.spent)
+
+    def allows(self, cost: int = 1) -> bool:
+        return self.left >= cost
+
+
+@dataclass
+class SyncContext:
+    """One sync cycle's inputs."""
+
+    session: Session
+    spotify: SpotifyGateway
+    settings: Settings
+    now: datetime = field(default_factory=utcnow)
+    rules: BachRules = field(init=False)
+    new_track_ids: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.rules = BachRules.of(self.settings.composer_artist_ids, self.settings.title_patterns)
+
+    @property
+    def bot_playlist_id(self) -> str | None:
+        value = get_state(session=self.session, key=BOT_PLAYLIST_KEY)
+        return str(value) if value else None
+
+    def is_bach(self, info: TrackInfo) -> bool:
+        return self.rules.matches(artist_ids=(a.id for a in info.artists), title=info.name)
+
+    def keep_track(
+        self, info: TrackInfo, *, source: str, album: AlbumRef | None = None, force: bool = False
+    ) -> bool:
+        """Store ``info`` if it is Bach (or ``force``); True when it is stored.
+
+        Local files and unplayable stubs carry no usable id and are skipped.
+        """
+        if info.is_local or not info.id:
+            return False
+        bach = self.is_bach(info)
+        if not bach and not force:
+            return False
+        bwv, meta = title_metadata(info.name)
+        _, created = upsert_track(
+            session=self.session,
+            info=info,
+            is_bach=bach,
+            bwv=bwv,
+            meta=meta,
+            source=source,
+            album=album,
+            now=self.now,
+        )
+        if created:
+            self.new_track_ids.add(info.id)
+        return True

@@ -1,0 +1,153 @@
+"""One bachbot cycle: sync, features, retrain when due, score, publish.
+
+The daemon runs :meth:`Cycle.run_once` on its schedule; ``bachbot demo``, the
+benchmarks and the end-to-end tests call it directly.  Each step is a plain
+job function from ``jobs/`` run through :func:`service.jobrunner.run_job`, so
+every step is recorded, atomic, and isolated: a failing feature provider does
+not stop scoring, a paused Spotify does not stop training on what is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobs.features import compute_features
+from jobs.publish import publish_playlist
+from jobs.score import score_tracks
+from jobs.sync import sync_library
+from jobs.train import train_and_register
+from service.jobrunner import JobOutcome, run_job
+from service.settings import Settings
+from service.spotify.gateway import SpotifyGateway
+from service.store.db import session_factory
+from service.store.models import ModelVersion, Rating, utcnow
+from service.store.tokens import DbTokenStore
+
+log = logging.getLogger("bachbot.cycle")
+
+
+def retrain_due(
+    *,
+    last_model_at: datetime | None,
+    ratings_total: int,
+    ratings_since_model: int,
+    now: datetime,
+    settings: Settings,
+) -> bool:
+    """Train when there is no model yet, the model is a day old, or enough new ratings came."""
+    if ratings_total < 2:
+        return False
+    if last_model_at is None:
+        return True
+    if ratings_since_model >= settings.retrain_after_ratings:
+        return True
+    return ratings_since_model > 0 and now - last_model_at >= timedelta(
+        hours=settings.retrain_hours
+    )
+
+
+@dataclass
+class CycleReport:
+    outcomes: list[JobOutcome] = field(default_factory=list)
+
+    def by_job(self) -> dict[str, JobOutcome]:
+        return {o.job: o for o in self.outcomes}
+
+
+class Cycle:
+    """The jobs of one cycle with the session factory, gateway and settings they share."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sessions: sessionmaker[Session],
+        spotify: SpotifyGateway,
+        http_client: httpx.Client | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.spotify = spotify
+        self.http_client = http_client
+        self.clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, engine: Engine) -> Cycle:
+        sessions = session_factory(engine)
+        return cls(
+            settings, sessions=sessions, spotify=SpotifyGateway(settings, DbTokenStore(sessions))
+        )
+
+    def spotify_stats(self) -> dict[str, dict[str, int]]:
+        errors = getattr(self.spotify, "errors", {})
+        return {"calls": dict(self.spotify.calls), "errors": dict(errors)}
+
+    def _due(self) -> bool:
+        with self.sessions() as session:
+            model_at = session.scalar(select(func.max(ModelVersion.created_at)))
+            total = session.scalar(select(func.count()).select_from(Rating)) or 0
+            since = (
+                total
+                if model_at is None
+                else session.scalar(
+                    select(func.count()).select_from(Rating).where(Rating.created_at > model_at)
+                )
+                or 0
+            )
+        return retrain_due(
+            last_model_at=model_at,
+            ratings_total=total,
+            ratings_since_model=since,
+            now=self.clock(),
+            settings=self.settings,
+        )
+
+    def run_once(self, *, should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
+        report = CycleReport()
+        settings, spotify = self.settings, self.spotify
+
+        def step(name: str, work: Callable[[Session], Any], *, uses_spotify: bool) -> None:
+            if should_stop():
+                return
+            report.outcomes.append(
+                run_job(
+                    name, work, sessions=self.sessions, uses_spotify=uses_spotify, now=self.clock
+                )
+            )
+
+        step(
+            "sync",
+            lambda s: sync_library(session=s, spotify=spotify, settings=settings, now=self.clock()),
+            uses_spotify=True,
+        )
+        step(
+            "features",
+            lambda s: compute_features(
+                session=s, spotify=spotify, settings=settings, http_client=self.http_client
+            ),
+            uses_spotify=True,
+        )
+        if self._due():
+            step(
+                "train",
+                lambda s: train_and_register(session=s, settings=settings),
+                uses_spotify=False,
+            )
+        step("score", lambda s: score_tracks(session=s, settings=settings), uses_spotify=False)
+        step(
+            "publish",
+            lambda s: publish_playlist(
+                session=s, spotify=spotify, settings=settings, now=self.clock()
+            ),
+            uses_spotify=True,
+        )
+        return report

@@ -1,0 +1,172 @@
+"""Runs one job: records it in job_runs, logs state changes, and decides what a failure means.
+
+Every job, whether the scheduler or the CLI starts it, goes through
+:func:`run_job`.  The job's own work happens in one transaction that is
+rolled back on failure, so a failed or killed job leaves nothing half-written;
+the job-run row is written in a separate transaction so the failure itself is
+never lost.
+
+Failure policy (the daemon reads it back from app_state):
+
+* ``SpotifyRateLimited``: Spotify work pauses until ``resume_at`` (key
+  ``spotify.resume_at``); nothing is retried before then.
+* ``SpotifyAuthRevoked`` / ``SpotifyNotAuthenticated``: Spotify work pauses
+  until ``bachbot auth`` stores a new token (key ``auth.revoked``).
+* anything else: the job is retried on schedule with exponential backoff
+  (key ``backoff.<job>``: consecutive failures and the next allowed time).
+
+A failure is logged once when it starts and once when the job recovers, not
+on every tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.errors import BachbotError
+from service.spotify.errors import (
+    SpotifyAuthRevoked,
+    SpotifyError,
+    SpotifyNotAuthenticated,
+    SpotifyRateLimited,
+)
+from service.store.db import transaction
+from service.store.jobruns import finish_job_run, start_job_run
+from service.store.models import JobRun, utcnow
+from service.store.state import delete_state, get_state, set_state
+
+log = logging.getLogger("bachbot.jobs")
+
+T = TypeVar("T")
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job: str
+    status: str
+    """ok, failed or skipped."""
+    counts: dict[str, Any]
+    error: str | None = None
+    result: Any = None
+
+
+def report_counts(result: object) -> dict[str, Any]:
+    """A job report as JSON-safe counts for the job_runs row."""
+    if result is None:
+        return {}
+    if is_dataclass(result) and not isinstance(result, type):
+        raw: Mapping[str, Any] = asdict(result)
+    elif isinstance(result, Mapping):
+        raw = result
+    else:
+        return {"result": str(result)}
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, bool | int | float | str) or value is None:
+            out[key] = value
+        elif isinstance(value, list | tuple | set | frozenset | dict):
+            out[key] = len(value)
+        else:
+            out[key] = str(value)
+    return out
+
+
+def spotify_paused(*, session: Session, now: datetime | None = None) -> str | None:
+    """Why Spotify work must wait right now, or None."""
+    now = now or utcnow()
+    if get_state(session=session, key="auth.revoked"):
+        return "Spotify access was revoked or never granted: run `bachbot auth`"
+    resume_at = get_state(session=session, key="spotify.resume_at")
+    if resume_at and datetime.fromisoformat(resume_at) > now:
+        return f"Spotify asked bachbot to wait until {resume_at}"
+    return None
+
+
+def backoff_wait(*, session: Session, job: str, now: datetime | None = None) -> str | None:
+    """Why ``job`` is still backing off after failures, or None."""
+    state = get_state(session=session, key=f"backoff.{job}")
+    if not state:
+        return None
+    next_at = datetime.fromisoformat(state["next_at"])
+    if next_at > (now or utcnow()):
+        return f"backing off after {state['failures']} failure(s) until {state['next_at']}"
+    return None
+
+
+def run_job(
+    job: str,
+    work: Callable[[Session], T],
+    *,
+    sessions: sessionmaker[Session],
+    uses_spotify: bool = True,
+    now: Callable[[], datetime] = utcnow,
+    base_backoff: timedelta = timedelta(minutes=5),
+) -> JobOutcome:
+    """Run ``work(session)`` as job ``job``; never raises for a job failure."""
+    with transaction(sessions) as session:
+        reason = spotify_paused(session=session, now=now()) if uses_spotify else None
+        reason = reason or backoff_wait(session=session, job=job, now=now())
+        run = start_job_run(session=session, job=job)
+        if reason:
+            finish_job_run(session=session, run=run, status="skipped", error=reason)
+            return JobOutcome(job, "skipped", {}, reason)
+        run_id = run.id
+
+    started = time.monotonic()
+    try:
+        with transaction(sessions) as session:
+            result = work(session)
+    except Exception as err:
+        message = str(err) if isinstance(err, BachbotError) else f"{type(err).__name__}: {err}"
+        with transaction(sessions) as session:
+            _record_failure(session=session, job=job, err=err, now=now(), base=base_backoff)
+            run = session.get_one(JobRun, run_id)
+            finish_job_run(session=session, run=run, status="failed", error=message)
+        if not isinstance(err, BachbotError):
+            log.exception("job=%s status=failed unexpected error", job)
+        return JobOutcome(job, "failed", {}, message)
+
+    counts = report_counts(result)
+    counts["seconds"] = round(time.monotonic() - started, 3)
+    with transaction(sessions) as session:
+        run = session.get_one(JobRun, run_id)
+        finish_job_run(session=session, run=run, status="ok", counts=counts)
+        if get_state(session=session, key=f"backoff.{job}"):
+            log.info("job=%s recovered", job)
+            delete_state(session=session, key=f"backoff.{job}")
+    log.info("job=%s status=ok %s", job, " ".join(f"{k}={v}" for k, v in counts.items()))
+    return JobOutcome(job, "ok", counts, None, result)
+
+
+def _record_failure(
+    *, session: Session, job: str, err: Exception, now: datetime, base: timedelta
+) -> None:
+    if isinstance(err, SpotifyRateLimited):
+        set_state(session=session, key="spotify.resume_at", value=err.resume_at.isoformat())
+        log.warning("job=%s paused: %s", job, err)
+        return
+    if isinstance(err, SpotifyAuthRevoked | SpotifyNotAuthenticated):
+        if not get_state(session=session, key="auth.revoked"):
+            log.error("job=%s stopped Spotify work: %s", job, err)
+        set_state(session=session, key="auth.revoked", value=str(err))
+        return
+    state = get_state(session=session, key=f"backoff.{job}") or {"failures": 0}
+    failures = int(state["failures"]) + 1
+    delay = min(base * 2 ** (failures - 1), MAX_BACKOFF)
+    set_state(
+        session=session,
+        key=f"backoff.{job}",
+        value={"failures": failures, "next_at": (now + delay).isoformat(), "error": str(err)},
+    )
+    if failures == 1:
+        kind = "Spotify" if isinstance(err, SpotifyError) else "job"
+        log.warning("job=%s started failing (%s error): %s", job, kind, err)

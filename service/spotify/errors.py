@@ -1,0 +1,99 @@
+"""The gateway's errors: what can go wrong talking to Spotify, translated from spotipy.
+
+    BachbotError
+    └── SpotifyError                    anything at the Spotify boundary
+        ├── SpotifyUnavailable          5xx / network / garbage after bounded retries
+        ├── SpotifyRateLimited          429 with a long Retry-After or QUOTA_EXCEEDED
+        ├── SpotifyAuthRevoked          refresh refused (invalid_grant): run `bachbot auth`
+        ├── SpotifyNotAuthenticated     no token stored yet: run `bachbot auth`
+        ├── SpotifyRestricted           403: a resource the app may not read (2026 rules)
+        └── SpotifyNotFound             404: the id does not exist (any more)
+
+Each carries its context as attributes and a message naming the thing, the
+cause and the next step; the gateway raises them ``from`` spotipy's exception.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.errors import BachbotError
+
+
+class SpotifyError(BachbotError):
+    """Base of every Spotify-boundary error."""
+
+    def __init__(self, message: str, *, endpoint: str = "") -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+
+
+class SpotifyUnavailable(SpotifyError):
+    """Spotify kept failing (5xx, reset, timeout, unreadable answer); try again later."""
+
+    def __init__(self, *, endpoint: str, cause: str, attempts: int) -> None:
+        super().__init__(
+            f"Spotify {endpoint} failed {attempts} time(s), last with {cause}; "
+            "bachbot will try again on the next cycle",
+            endpoint=endpoint,
+        )
+        self.cause = cause
+        self.attempts = attempts
+
+
+class SpotifyRateLimited(SpotifyError):
+    """Spotify asked us to stop for longer than we are willing to wait in-process."""
+
+    def __init__(
+        self, *, endpoint: str, retry_after_s: float, resume_at: datetime, quota_exceeded: bool
+    ) -> None:
+        why = "the app's quota is exceeded" if quota_exceeded else "rate limited"
+        super().__init__(
+            f"Spotify {endpoint}: {why} (Retry-After {retry_after_s:.0f} s); "
+            f"Spotify work pauses until {resume_at.isoformat(timespec='seconds')}",
+            endpoint=endpoint,
+        )
+        self.retry_after_s = retry_after_s
+        self.resume_at = resume_at
+        self.quota_exceeded = quota_exceeded
+
+
+class SpotifyAuthRevoked(SpotifyError):
+    """The refresh token was refused: the user revoked access or it expired."""
+
+    def __init__(self, *, endpoint: str = "", detail: str = "") -> None:
+        super().__init__(
+            "Spotify refused to refresh bachbot's access"
+            + (f" ({detail})" if detail else "")
+            + "; the grant was revoked or expired: run `bachbot auth` again",
+            endpoint=endpoint,
+        )
+
+
+class SpotifyNotAuthenticated(SpotifyError):
+    """No token is stored yet."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "bachbot has no Spotify token yet; run `bachbot auth` to connect your account"
+        )
+
+
+class SpotifyRestricted(SpotifyError):
+    """A 403 on a resource the app may not use (someone else's playlist, a closed endpoint)."""
+
+    def __init__(self, message: str, *, endpoint: str, resource: str, reason: str) -> None:
+        super().__init__(message, endpoint=endpoint)
+        self.resource = resource
+        self.reason = reason
+
+
+class SpotifyNotFound(SpotifyError):
+    """A 404: the playlist, album or track does not exist (any more)."""
+
+    def __init__(self, *, endpoint: str, resource: str) -> None:
+        super().__init__(
+            f"Spotify has no {resource} ({endpoint} answered 404); it may have been removed",
+            endpoint=endpoint,
+        )
+        self.resource = resource

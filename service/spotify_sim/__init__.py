@@ -1,0 +1,14 @@
+"""A local Spotify: a real HTTP server that speaks the 2026 Web API subset bachbot uses.
+
+Tests, benchmarks and the offline demo run against it; nothing in bachbot's
+test suite talks to the real Spotify.  See :mod:`.server` for the entry point,
+:mod:`.state` for the data-file format, :mod:`.faults` for fault injection and
+:mod:`.spec` for the strict spec validation of every response.
+"""
+
+from service.spotify_sim.api import EXTENDED, NEW
+from service.spotify_sim.faults import Fault, Faults
+from service.spotify_sim.server import SpotifySim
+from service.spotify_sim.state import SimState
+
+__all__ = ["EXTENDED", "NEW", "Fault", "Faults", "SimState", "SpotifySim"]

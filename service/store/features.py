@@ -1,0 +1,124 @@
+"""Stored feature rows: what each provider said about each track, at which schema version.
+
+A row with ``values`` None means "this provider has nothing for this track"; it
+is cached like any other so the provider is not asked again until its schema
+version changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from models.features.base import FeatureValues, TrackForFeatures
+from models.matrix import PROVIDER_VERSIONS, build_matrix
+from service.store.models import Feature, Track, utcnow
+
+
+def save_features(
+    *,
+    session: Session,
+    provider: str,
+    schema_version: int,
+    values: Mapping[str, FeatureValues | None],
+    fetched_at: datetime | None = None,
+) -> int:
+    """Insert or replace ``provider``'s rows for the given track ids; returns how many."""
+    when = fetched_at or utcnow()
+    existing = {
+        row.track_id: row
+        for row in session.scalars(
+            select(Feature).where(Feature.provider == provider, Feature.track_id.in_(list(values)))
+        )
+    }
+    for track_id, row_values in values.items():
+        stored = dict(row_values) if row_values is not None else None
+        row = existing.get(track_id)
+        if row is None:
+            session.add(
+                Feature(
+                    track_id=track_id,
+                    provider=provider,
+                    schema_version=schema_version,
+                    values=stored,
+                    fetched_at=when,
+                )
+            )
+        else:
+            row.schema_version = schema_version
+            row.values = stored
+            row.fetched_at = when
+    session.flush()
+    return len(values)
+
+
+def tracks_missing_features(
+    *, session: Session, provider: str, schema_version: int, limit: int | None = None
+) -> list[str]:
+    """Bach tracks with no ``provider`` row at ``schema_version``, oldest first."""
+    query = (
+        select(Track.id)
+        .outerjoin(Feature, and_(Feature.track_id == Track.id, Feature.provider == provider))
+        .where(Track.is_bach.is_(True))
+        .where((Feature.track_id.is_(None)) | (Feature.schema_version != schema_version))
+        .order_by(Track.first_seen_at, Track.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def tracks_for_features(*, session: Session, track_ids: Sequence[str]) -> list[TrackForFeatures]:
+    """The stored tracks as providers see them, in ``track_ids`` order (unknown ids skipped)."""
+    rows = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_(list(track_ids))))}
+    return [
+        TrackForFeatures(
+            id=t.id,
+            name=t.name,
+            artists=list(t.artists or []),
+            album_name=t.album_name,
+            album_type=t.album_type,
+            release_date=t.release_date,
+            duration_ms=t.duration_ms,
+            track_number=t.track_number,
+            bwv=t.bwv,
+            meta=dict(t.meta or {}),
+        )
+        for track_id in track_ids
+        if (t := rows.get(track_id)) is not None
+    ]
+
+
+def load_feature_rows(
+    *,
+    session: Session,
+    track_ids: Sequence[str],
+    versions: Mapping[str, int] | None = None,
+) -> dict[str, dict[str, dict[str, Any] | None]]:
+    """track id -> provider -> stored values (None: provider has nothing).
+
+    Rows at another schema version than ``versions[provider]`` are left out
+    (default: the versions the feature matrix reads); every id asked for is a key.
+    """
+    wanted = PROVIDER_VERSIONS if versions is None else versions
+    result: dict[str, dict[str, dict[str, Any] | None]] = {tid: {} for tid in track_ids}
+    ids = list(result)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in session.scalars(select(Feature).where(Feature.track_id.in_(chunk))):
+            if wanted.get(row.provider, row.schema_version) != row.schema_version:
+                continue
+            result[row.track_id][row.provider] = row.values
+    return result
+
+
+def load_matrix(*, session: Session, track_ids: Sequence[str]) -> npt.NDArray[np.float64]:
+    """The model's feature matrix for ``track_ids``, one row each in that order."""
+    rows = load_feature_rows(session=session, track_ids=track_ids)
+    return build_matrix([rows[track_id] for track_id in track_ids])

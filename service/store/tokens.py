@@ -1,0 +1,51 @@
+"""The Spotify token in the database (table ``oauth_tokens``), for spotipy's cache protocol.
+
+spotipy reads the token before every request and writes it after each refresh,
+through ``get_cached_token`` / ``save_token_to_cache``; the gateway adapts this
+store to spotipy's ``CacheHandler`` class, so spotipy stays out of the store.
+Each call uses its own short session from the factory, because spotipy calls
+in from the middle of a job whose session may hold uncommitted work.
+The token is a secret: it is never logged, and ``OAuthToken.__repr__`` hides it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.store.models import OAuthToken
+
+
+class DbTokenStore:
+    """Keeps one named token_info dict (default name ``"default"``)."""
+
+    def __init__(self, session_factory: Callable[[], Session], name: str = "default") -> None:
+        self._session_factory = session_factory
+        self.name = name
+
+    def get_cached_token(self) -> dict[str, Any] | None:
+        with self._session_factory() as session:
+            row = session.get(OAuthToken, self.name)
+            return dict(row.token_info) if row is not None else None
+
+    def save_token_to_cache(self, token_info: dict[str, Any]) -> None:
+        with self._session_factory() as session:
+            row = session.get(OAuthToken, self.name)
+            if row is None:
+                session.add(OAuthToken(name=self.name, token_info=dict(token_info)))
+            else:
+                row.token_info = dict(token_info)
+            session.commit()
+
+    def clear(self) -> None:
+        """Forget the token (e.g. before re-authorizing)."""
+        with self._session_factory() as session:
+            row = session.get(OAuthToken, self.name)
+            if row is not None:
+                session.delete(row)
+                session.commit()
+
+    def __repr__(self) -> str:
+        return f"DbTokenStore(name={self.name!r})"
