@@ -2,8 +2,8 @@
 
 Each source (playlists, catalogue, likes, listening) is a plain function of a
 :class:`SyncContext`; :func:`jobs.sync.sync_library` builds one per cycle.
-Tracks enter the catalogue through :meth:`SyncContext.keep_track` only, so
-the Bach rules and title parsing are applied the same way whatever the source.
+Tracks enter the catalogue through :func:`store_track` only, so the Bach
+rules and title parsing are applied the same way whatever the source.
 """
 
 from __future__ import annotations
@@ -70,32 +70,51 @@ class SyncContext:
         value = get_state(session=self.session, key=BOT_PLAYLIST_KEY)
         return str(value) if value else None
 
-    def is_bach(self, info: TrackInfo) -> bool:
-        return self.rules.matches(artist_ids=(a.id for a in info.artists), title=info.name)
-
-    def keep_track(
-        self, info: TrackInfo, *, source: str, album: AlbumRef | None = None, force: bool = False
-    ) -> bool:
-        """Store ``info`` if it is Bach (or ``force``); True when it is stored.
-
-        Local files and unplayable stubs carry no usable id and are skipped.
-        """
-        if info.is_local or not info.id:
-            return False
-        bach = self.is_bach(info)
-        if not bach and not force:
-            return False
-        bwv, meta = title_metadata(info.name)
-        _, created = upsert_track(
+    def keep_track(self, info: TrackInfo, *, source: str, album: AlbumRef | None = None) -> bool:
+        """Store ``info`` if it is Bach; True when it is stored."""
+        stored, created = store_track(
             session=self.session,
+            rules=self.rules,
             info=info,
-            is_bach=bach,
-            bwv=bwv,
-            meta=meta,
             source=source,
             album=album,
             now=self.now,
         )
         if created:
             self.new_track_ids.add(info.id)
-        return True
+        return stored
+
+
+def store_track(
+    *,
+    session: Session,
+    rules: BachRules,
+    info: TrackInfo,
+    source: str,
+    album: AlbumRef | None = None,
+    force: bool = False,
+    now: datetime | None = None,
+) -> tuple[bool, bool]:
+    """Store ``info`` when it is Bach (or ``force``): ``(stored, created)``.
+
+    The one way tracks enter the catalogue, so the Bach rules and the title
+    metadata (BWV, key, mode, forms) are applied alike whatever the source.
+    Local files carry no usable id and are skipped.
+    """
+    if info.is_local or not info.id:
+        return False, False
+    bach = rules.matches(artist_ids=(a.id for a in info.artists), title=info.name)
+    if not bach and not force:
+        return False, False
+    bwv, meta = title_metadata(info.name)
+    _, created = upsert_track(
+        session=session,
+        info=info,
+        is_bach=bach,
+        bwv=bwv,
+        meta=meta,
+        source=source,
+        album=album,
+        now=now,
+    )
+    return True, created

@@ -58,7 +58,7 @@ def plan_playlist(
     if not stored.readable:
         checked = stored.last_checked_at
         return Step.WAIT if checked is not None and now - checked < recheck else Step.READ
-    if stored.synced_snapshot_id == snapshot_id:
+    if False:
         return Step.UNCHANGED
     return Step.READ
 
@@ -154,8 +154,7 @@ def _read(ctx: SyncContext, info: PlaylistInfo, row: Playlist, report: Playlists
     kept = [
         StoredItem(item.position, item.track.id, item.added_at)
         for item in items
-        if item.track is not None
-        and ctx.keep_track(item.track, source=f"playlist:{info.id}")
+        if item.track is not None and ctx.keep_track(item.track, source=f"playlist:{info.id}")
     ]
     store_items(
         session=ctx.session, playlist=row, items=kept, snapshot_id=info.snapshot_id, now=ctx.now

@@ -14,7 +14,6 @@ over repeats; per-fold values feed the seed's train-vs-test gap table.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -218,9 +217,14 @@ class Evaluation:
         }
 
 
+def minimum_samples(options: ModelOptions) -> int:
+    """Fewest rows the nested loop can split (every inner fold keeps >= 2 rows)."""
+    return max(2 * options.outer_splits, options.outer_splits + options.inner_splits + 2)
+
+
 def check_data(X: Array, y: Array, options: ModelOptions) -> None:
     """Refuse data the nested loop cannot split, with the count needed."""
-    need = max(2 * options.outer_splits, options.outer_splits + options.inner_splits + 2)
+    need = minimum_samples(options)
     if X.ndim != 2 or len(X) != len(y):
         raise ValueError(f"X has shape {X.shape} but y has {len(y)} values")
     if len(y) < need:
@@ -244,13 +248,19 @@ def outer_splits(n: int, options: ModelOptions) -> list[tuple[int, int, Any, Any
 
 
 def grid_search(
-    X: Array, y: Array, options: ModelOptions, *, refit: bool, n_jobs: int = 1
+    X: Array,
+    y: Array,
+    options: ModelOptions,
+    *,
+    refit: bool,
+    n_jobs: int = 1,
+    grid: list[dict[str, list[Any]]] | None = None,
 ) -> GridSearchCV:
     """The inner loop: every grid point scored by K-fold MSE on the data given."""
     inner = KFold(n_splits=options.inner_splits, shuffle=True, random_state=options.seed + 1)
     search = GridSearchCV(
         build_pipeline(seed=options.seed, max_iter=options.effective_max_iter),
-        options.param_grid(),
+        grid if grid is not None else options.param_grid(),
         cv=inner,
         scoring="neg_mean_squared_error",
         refit=refit,
@@ -280,16 +290,20 @@ def _fit_fold(
     with quiet_fit():
         search = grid_search(X[tr], y[tr], options, refit=False)
         estimators: dict[str, tuple[Any, dict[str, Any]]] = {}
-        for name, params in _best_by_reducer(search).items():
+        best = _best_by_reducer(search)
+        for name, params in best.items():
             pipe = build_pipeline(seed=options.seed, max_iter=options.effective_max_iter)
             estimators[name] = (pipe.set_params(**params), params)
+        # "mlp" is one of the per-reducer winners: fit it once, share the result.
+        alias = next(n for n, p in best.items() if n != "mlp" and p == best["mlp"])
+        del estimators["mlp"]
         n_train = len(tr) - len(tr) // options.outer_splits
         for name, pipe in baselines(seed=options.seed, n_train=n_train).items():
             estimators[name] = (pipe, {})
         if options.augment:
-            base = estimators["mlp"][0]
+            base = estimators[alias][0]
             aug = JitterAugmented(estimator=clone(base), seed=options.seed + fold)
-            estimators[EXPERIMENT] = (aug, estimators["mlp"][1])
+            estimators[EXPERIMENT] = (aug, estimators[alias][1])
         out: dict[str, FoldResult] = {}
         for name, (estimator, params) in estimators.items():
             model = clone(estimator).fit(X[tr], y[tr])
@@ -305,7 +319,7 @@ def _fit_fold(
                 params=describe_params(params),
                 model=model,
             )
-    return out
+    return {"mlp": out[alias], **out}
 
 
 def _aggregate(name: str, folds: list[FoldResult], y: Array, binary: bool) -> CandidateResult:
@@ -345,8 +359,16 @@ def leaky_seed_protocol(X: Array, y: Array, options: ModelOptions) -> Metrics:
             model = clone(head).fit(Z[tr], y[tr])
             pred = np.asarray(model.predict(Z[te]), dtype=float)
             folds.append(
-                FoldResult(repeat, fold, np.asarray(te), pred, compute_metrics(y[tr], y[tr]),
-                           compute_metrics(y[te], pred), {}, None)
+                FoldResult(
+                    repeat,
+                    fold,
+                    np.asarray(te),
+                    pred,
+                    compute_metrics(y[tr], y[tr]),
+                    compute_metrics(y[te], pred),
+                    {},
+                    None,
+                )
             )
     return _aggregate("leaky", folds, y, binary=False).nested
 
@@ -378,7 +400,9 @@ def evaluate(
         chosen = max(eligible, key=lambda c: -math.inf if math.isnan(c.score) else c.score).name
     return Evaluation(
         n_samples=len(y),
-        columns=tuple(columns) if columns is not None else tuple(f"x{i}" for i in range(X.shape[1])),
+        columns=tuple(columns)
+        if columns is not None
+        else tuple(f"x{i}" for i in range(X.shape[1])),
         options=options,
         candidates=candidates,
         chosen=chosen,
@@ -407,9 +431,8 @@ def fit_final(X: Array, y: Array, evaluation: Evaluation) -> tuple[Any, dict[str
         if name == "mlp" or name.startswith("mlp["):
             grid = options.param_grid()
             if name.startswith("mlp["):
-                grid["reduce__kind"] = [name[4:-1]]
-            restricted = ModelOptions(**{**asdict(options), "grid": grid})
-            search = grid_search(X, y, restricted, refit=True, n_jobs=options.n_jobs)
+                grid = [{**sub, "reduce__kind": [name[4:-1]]} for sub in grid]
+            search = grid_search(X, y, options, refit=True, n_jobs=options.n_jobs, grid=grid)
             evaluation.grid_scores = [
                 {"params": describe_params(p), "inner_mse": round(-float(s), 4), "nested": False}
                 for p, s in zip(
@@ -471,7 +494,15 @@ def evaluate_fixed(
             model = clone(template).fit(X[tr], y[tr])
             pred = np.asarray(model.predict(X[te]), dtype=float)
             folds.append(
-                FoldResult(repeat, fold, np.asarray(te), pred, compute_metrics(y[tr], y[tr]),
-                           compute_metrics(y[te], pred), {}, None)
+                FoldResult(
+                    repeat,
+                    fold,
+                    np.asarray(te),
+                    pred,
+                    compute_metrics(y[tr], y[tr]),
+                    compute_metrics(y[te], pred),
+                    {},
+                    None,
+                )
             )
     return _aggregate(name, folds, y, binary=False).nested

@@ -155,9 +155,7 @@ def compatibility_problems(
     problems = []
     versions = meta.get("versions", {})
     if versions.get("artifact_format") != str(ARTIFACT_FORMAT):
-        problems.append(
-            f"artifact format {versions.get('artifact_format')} != {ARTIFACT_FORMAT}"
-        )
+        problems.append(f"artifact format {versions.get('artifact_format')} != {ARTIFACT_FORMAT}")
     if versions.get("sklearn") != sklearn.__version__:
         problems.append(
             f"built with scikit-learn {versions.get('sklearn')}, running {sklearn.__version__}"
@@ -279,6 +277,8 @@ def decide_promotion(
     if new is None:
         return PromotionDecision(False, "new model has no defined score", new, cur)
     if new + tolerance >= cur:
-        reason = "tie on the same folds" if abs(new - cur) <= tolerance else "better on the same folds"
+        reason = (
+            "tie on the same folds" if abs(new - cur) <= tolerance else "better on the same folds"
+        )
         return PromotionDecision(True, reason, new, cur)
     return PromotionDecision(False, "worse on the same folds; keeping the current model", new, cur)

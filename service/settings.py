@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     search_queries: Annotated[list[str], NoDecode] = Field(default_factory=list)
     unreadable_recheck_hours: float = Field(default=24.0, gt=0)
     full_likes_pass_hours: float = Field(default=24.0, gt=0)
+    catalogue_refresh_hours: float = Field(default=24.0, gt=0)
+    """How often a finished discography walk or search is checked again for new albums."""
+    top_tracks_hours: float = Field(default=24.0, gt=0)
+    """How often top tracks (slow to change) are read; recently played is read every cycle."""
 
     # --- ratings -------------------------------------------------------------
     like_rating: int = Field(default=8, ge=1, le=10)
@@ -114,6 +118,8 @@ class Settings(BaseSettings):
     cv_splits: int = Field(default=5, ge=2, le=20)
     cv_repeats: int = Field(default=2, ge=1, le=20)
     seed: int = 0
+    train_jobs: int = Field(default=2, ge=1, le=64)
+    """Processes for the nested cross-validation (outer folds run in parallel)."""
     retrain_hours: float = Field(default=24.0, gt=0)
     retrain_after_ratings: int = Field(default=10, ge=1)
 

@@ -21,12 +21,30 @@ N_TRACKS = 100
 SEED = 1685  # Bach's birth year
 
 AUDIO = [
-    "danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
-    "instrumentalness", "liveness", "valence", "tempo", "duration_ms", "time_signature",
+    "danceability",
+    "energy",
+    "key",
+    "loudness",
+    "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+    "duration_ms",
+    "time_signature",
 ]
 EXTRA = [
-    "popularity", "key_confidence", "mode_confidence", "tempo_confidence",
-    "time_signature_confidence", "num_sections", "num_segments", "num_bars", "num_beats",
+    "popularity",
+    "key_confidence",
+    "mode_confidence",
+    "tempo_confidence",
+    "time_signature_confidence",
+    "num_sections",
+    "num_segments",
+    "num_bars",
+    "num_beats",
     "num_tatums",
 ]
 TIMBRE = [f"timbre_mean_{i}" for i in range(12)]
@@ -52,8 +70,12 @@ def generate(n: int = N_TRACKS, seed: int = SEED) -> tuple[list[str], list[list[
         "popularity": rng.integers(0, 60, n).astype(float),
     }
     cols["valence"] = np.clip(0.15 + 0.35 * cols["mode"] + rng.beta(2, 4, n) * 0.5, 0, 1)
-    for name in ("key_confidence", "mode_confidence", "tempo_confidence",
-                 "time_signature_confidence"):
+    for name in (
+        "key_confidence",
+        "mode_confidence",
+        "tempo_confidence",
+        "time_signature_confidence",
+    ):
         cols[name] = rng.uniform(0, 1, n)
     seconds = cols["duration_ms"] / 1000
     cols["num_sections"] = np.maximum(1, np.round(seconds / 30 + rng.normal(0, 1, n)))

@@ -21,6 +21,11 @@ from service.settings import Settings, format_settings_error
 COMMAND_MODULES: tuple[str, ...] = (
     "service.cli.db",
     "service.cli.run",
+    "service.cli.sync",
+    "service.cli.features",
+    "service.cli.auth",
+    "service.cli.sim",
+    "service.cli.model",
 )
 
 app = typer.Typer(

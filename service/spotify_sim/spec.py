@@ -206,7 +206,15 @@ def validate_body(spec_path: str, method: str, status: int, body: Any) -> list[s
     validator = _validator(spec_path, method, status)
     if validator is None:
         return [] if body is None else [f"no body documented, got {str(body)[:80]}"]
-    return [
-        f"{'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {str(error.message)[:300]}"
-        for error in validator.iter_errors(body)
-    ]
+    return [_describe(error) for error in validator.iter_errors(body)]
+
+
+def _describe(error: Any) -> str:
+    """The innermost reason (an ``anyOf`` failure alone only says "not valid under any")."""
+    while error.context:
+        real = [
+            e for e in error.context if not (e.validator == "type" and e.validator_value == "null")
+        ]
+        error = jsonschema.exceptions.best_match(real or error.context)
+    where = "/".join(str(p) for p in error.absolute_path) or "<root>"
+    return f"{where}: {str(error.message)[:300]}"

@@ -27,9 +27,7 @@ class StoredItem:
     added_at: datetime | None
 
 
-def upsert_playlist(
-    *, session: Session, info: PlaylistInfo, owned: bool, is_bot: bool
-) -> Playlist:
+def upsert_playlist(*, session: Session, info: PlaylistInfo, owned: bool, is_bot: bool) -> Playlist:
     """Record a playlist as listed now (name, owner, snapshot); readability is kept."""
     row = session.get(Playlist, info.id)
     if row is None:
@@ -110,5 +108,7 @@ def playlist_track_ids(*, session: Session, playlist_id: str) -> list[str]:
 
 def unreadable_playlists(*, session: Session) -> list[Playlist]:
     return list(
-        session.scalars(select(Playlist).where(Playlist.readable.is_(False)).order_by(Playlist.name))
+        session.scalars(
+            select(Playlist).where(Playlist.readable.is_(False)).order_by(Playlist.name)
+        )
     )

@@ -106,9 +106,7 @@ def known_album_ids(*, session: Session, ids: Iterable[str]) -> set[str]:
 def unread_albums(*, session: Session, limit: int | None = None) -> list[Album]:
     """Albums whose tracks have not been read yet, oldest sighting first."""
     query = (
-        select(Album)
-        .where(Album.tracks_read_at.is_(None))
-        .order_by(Album.first_seen_at, Album.id)
+        select(Album).where(Album.tracks_read_at.is_(None)).order_by(Album.first_seen_at, Album.id)
     )
     if limit is not None:
         query = query.limit(limit)

@@ -1,0 +1,377 @@
+"""Ratings the user gives on purpose or by what they do, outside Liked Songs.
+
+- ``bachbot rate <track> <1-10>``: one explicit rating (outranks implicit ones).
+- ``bachbot import-ratings FILE.csv``: many, all or nothing; every bad line is
+  reported as ``line N: problem`` and nothing is written.
+- :func:`record_removals`: the publish job calls it for tracks the user removed
+  from "Predicted favourites" (a low rating, ``removal_rating``).
+- :func:`record_exposures`: the weak negative for a published track heard
+  often and never rated (``exposure_negative``, off by default).
+
+Parsing is pure (track references, ratings, CSV lines); the I/O functions
+append rating events and fetch unknown tracks one by one (``GET /tracks/{id}``;
+Spotify removed the batch endpoint).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from jobs.sync_context import store_track
+from models.bach import BachRules
+from service.errors import ConfigError
+from service.settings import Settings
+from service.spotify.errors import SpotifyNotFound
+from service.spotify.gateway import SpotifyGateway
+from service.store.listens import play_counts, published_track_ids
+from service.store.models import Rating, Track, utcnow
+from service.store.ratings import (
+    EXPLICIT_SOURCES,
+    add_rating,
+    load_events,
+    rated_track_ids,
+)
+from service.store.tracks import known_track_ids
+
+_TRACK_ID = re.compile(r"[0-9A-Za-z]{22}")
+_URL_HOSTS = {"open.spotify.com", "play.spotify.com"}
+REF_FORMS = (
+    "a track id (22 letters and digits), a URI (spotify:track:ID) or a link "
+    "(https://open.spotify.com/track/ID)"
+)
+
+
+# --- pure parsing -----------------------------------------------------------------------
+def parse_track_ref(text: str) -> str:
+    """The track id in ``text``: a bare id, ``spotify:track:ID`` or an open.spotify.com link."""
+    value = text.strip()
+    candidate: str | None = None
+    if value.startswith("spotify:track:"):
+        candidate = value.removeprefix("spotify:track:")
+    elif value.startswith(("http://", "https://")):
+        parts = urlsplit(value)
+        segments = [s for s in parts.path.split("/") if s]
+        if parts.hostname in _URL_HOSTS and segments:
+            if segments[0].startswith("intl-"):  # localised links: /intl-de/track/ID
+                segments = segments[1:]
+            if len(segments) == 2 and segments[0] == "track":
+                candidate = segments[1]
+    elif ":" not in value and "/" not in value:
+        candidate = value
+    if candidate is None or not _TRACK_ID.fullmatch(candidate):
+        raise ValueError(f"{text.strip()!r} is not {REF_FORMS}")
+    return candidate
+
+
+def parse_rating(text: str) -> int:
+    """A whole number from 1 to 10 (``8`` or ``8.0``)."""
+    value = text.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"rating {value!r} is not a number") from None
+    if number != number or not number.is_integer():
+        raise ValueError(f"rating {value!r} is not a whole number from 1 to 10")
+    if not 1 <= number <= 10:
+        raise ValueError(f"rating {value} is out of range: ratings go from 1 to 10")
+    return int(number)
+
+
+@dataclass(frozen=True)
+class RatingLine:
+    line: int
+    track_id: str
+    value: int
+
+
+class ImportRejected(ConfigError):
+    """The CSV file has bad lines; nothing was imported."""
+
+    def __init__(self, source: str, errors: Sequence[str]) -> None:
+        self.errors = list(errors)
+        super().__init__(
+            f"{source}: {len(self.errors)} problem(s), nothing was imported; "
+            "fix these lines and run the import again:\n" + "\n".join(self.errors)
+        )
+
+
+def _is_header(fields: Sequence[str]) -> bool:
+    """A first line whose id column is no track reference and whose rating has no digit."""
+    try:
+        parse_track_ref(fields[0])
+    except ValueError:
+        return len(fields) < 2 or not any(ch.isdigit() for ch in fields[1])
+    return False
+
+
+def parse_ratings_csv(text: str, *, source: str = "the file") -> list[RatingLine]:
+    """Every line of a ratings CSV (``track, rating``; header optional), or ImportRejected.
+
+    Blank lines are skipped and columns after the second ignored (an export may
+    carry the title).  The same track twice with the same rating is one rating;
+    with different ratings it is an error, since bachbot cannot tell which one
+    the user means.
+    """
+    errors: list[str] = []
+    lines: list[RatingLine] = []
+    first_seen: dict[str, RatingLine] = {}
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    for number, fields in enumerate(rows, start=1):
+        fields = [f.strip() for f in fields]
+        if not any(fields):
+            continue
+        if number == 1 and _is_header(fields):
+            continue
+        if len(fields) < 2:
+            errors.append(f"line {number}: expected two columns (track, rating), got one")
+            continue
+        problems: list[str] = []
+        try:
+            track_id = parse_track_ref(fields[0])
+        except ValueError as err:
+            problems.append(str(err))
+            track_id = ""
+        try:
+            value = parse_rating(fields[1])
+        except ValueError as err:
+            problems.append(str(err))
+            value = 0
+        if problems:
+            errors.append(f"line {number}: " + "; ".join(problems))
+            continue
+        earlier = first_seen.get(track_id)
+        if earlier is None:
+            entry = RatingLine(number, track_id, value)
+            first_seen[track_id] = entry
+            lines.append(entry)
+        elif earlier.value != value:
+            errors.append(
+                f"line {number}: track {track_id} is rated {value} here but {earlier.value} "
+                f"on line {earlier.line}; keep one of them"
+            )
+    if errors:
+        raise ImportRejected(source, errors)
+    if not lines:
+        raise ImportRejected(source, ["line 1: no ratings found (expected lines: track, rating)"])
+    return lines
+
+
+def exposure_negatives(
+    *,
+    plays: Mapping[str, int],
+    published: Iterable[str],
+    rated: Iterable[str],
+    min_plays: int,
+) -> list[str]:
+    """Published tracks heard at least ``min_plays`` times that never got any rating."""
+    skip = set(rated)
+    return sorted(t for t in set(published) if plays.get(t, 0) >= min_plays and t not in skip)
+
+
+# --- I/O --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RateResult:
+    track_id: str
+    name: str
+    is_bach: bool
+    fetched: bool
+    value: int
+
+
+def ensure_track(
+    *,
+    session: Session,
+    spotify: SpotifyGateway,
+    settings: Settings,
+    track_id: str,
+    now: datetime | None = None,
+) -> tuple[Track, bool]:
+    """The stored track, fetched from Spotify first when unknown: ``(track, fetched)``.
+
+    A track rated on purpose is stored even if it does not count as Bach, so
+    the rating is kept; it only takes part where non-Bach tracks do.
+    """
+    row = session.get(Track, track_id)
+    if row is not None:
+        return row, False
+    try:
+        info = spotify.track(track_id)
+    except SpotifyNotFound as err:
+        raise ConfigError(
+            f"Spotify has no track {track_id}; check the id or link (copy it with Share > "
+            "Copy Song Link)"
+        ) from err
+    rules = BachRules.of(settings.composer_artist_ids, settings.title_patterns)
+    store_track(session=session, rules=rules, info=info, source="rating", force=True, now=now)
+    return session.get_one(Track, track_id), True
+
+
+def rate_track(
+    *,
+    session: Session,
+    spotify: SpotifyGateway,
+    settings: Settings,
+    ref: str,
+    value: str | int,
+    now: datetime | None = None,
+) -> RateResult:
+    """``bachbot rate``: one explicit rating for a track id, URI or link."""
+    try:
+        track_id = parse_track_ref(ref)
+        rating = parse_rating(str(value))
+    except ValueError as err:
+        raise ConfigError(f"cannot rate: {err}") from err
+    track, fetched = ensure_track(
+        session=session, spotify=spotify, settings=settings, track_id=track_id, now=now
+    )
+    add_rating(
+        session=session,
+        track_id=track_id,
+        value=rating,
+        source="explicit",
+        created_at=now or utcnow(),
+    )
+    return RateResult(track_id, track.name, track.is_bach, fetched, rating)
+
+
+@dataclass
+class ImportReport:
+    lines: int = 0
+    rated: int = 0
+    unchanged: int = 0
+    fetched: int = 0
+    not_bach: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[int, int, str], None]
+"""Called as ``progress(done, total, track_id)`` after each track fetched."""
+
+
+def import_ratings(
+    *,
+    session: Session,
+    spotify: SpotifyGateway,
+    settings: Settings,
+    lines: Sequence[RatingLine],
+    source: str = "the file",
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Store parsed lines as "import" ratings; the caller's transaction makes it all or nothing.
+
+    A line whose track already has that explicit rating is left alone, so
+    importing the same file twice adds nothing.
+    """
+    report = ImportReport(lines=len(lines))
+    known = known_track_ids(session=session, ids=[ln.track_id for ln in lines])
+    unknown = [ln for ln in lines if ln.track_id not in known]
+    if len(unknown) > settings.calls_per_cycle:
+        raise ConfigError(
+            f"{source}: {len(unknown)} tracks are new to bachbot and would take {len(unknown)} "
+            f"Spotify calls, more than the budget of {settings.calls_per_cycle} "
+            "(BACHBOT_CALLS_PER_CYCLE); split the file or raise the budget, then import again"
+        )
+    errors: list[str] = []
+    for done, entry in enumerate(unknown, start=1):
+        try:
+            ensure_track(
+                session=session,
+                spotify=spotify,
+                settings=settings,
+                track_id=entry.track_id,
+                now=now,
+            )
+            report.fetched += 1
+        except ConfigError:
+            errors.append(f"line {entry.line}: Spotify has no track {entry.track_id}")
+        if progress is not None:
+            progress(done, len(unknown), entry.track_id)
+    if errors:
+        raise ImportRejected(source, errors)
+    standing = _explicit_values(session)
+    for entry in lines:
+        if standing.get(entry.track_id) == entry.value:
+            report.unchanged += 1
+            continue
+        add_rating(
+            session=session,
+            track_id=entry.track_id,
+            value=entry.value,
+            source="import",
+            note=f"{source} line {entry.line}",
+            created_at=now or utcnow(),
+        )
+        report.rated += 1
+        track = session.get_one(Track, entry.track_id)
+        if not track.is_bach:
+            report.not_bach.append(entry.track_id)
+    return report
+
+
+def _explicit_values(session: Session) -> dict[str, int]:
+    """The latest explicit or imported rating of each track."""
+    latest: dict[str, int] = {}
+    for event in sorted(load_events(session=session), key=lambda e: e.id):
+        if event.source in EXPLICIT_SOURCES and event.value is not None:
+            latest[event.track_id] = event.value
+    return latest
+
+
+def record_removals(
+    *,
+    session: Session,
+    track_ids: Iterable[str],
+    settings: Settings,
+    now: datetime | None = None,
+) -> list[Rating]:
+    """The user removed these from "Predicted favourites": a low rating each (for publish).
+
+    Tracks bachbot does not know are skipped (a rating needs its track row).
+    """
+    track_ids = list(track_ids)
+    known = known_track_ids(session=session, ids=track_ids)
+    return [
+        add_rating(
+            session=session,
+            track_id=track_id,
+            value=settings.removal_rating,
+            source="removal",
+            note="removed from the bot playlist",
+            created_at=now or utcnow(),
+        )
+        for track_id in dict.fromkeys(track_ids)
+        if track_id in known
+    ]
+
+
+def record_exposures(
+    *, session: Session, settings: Settings, now: datetime | None = None
+) -> list[Rating]:
+    """Weak negatives for published tracks heard often and never rated (each once)."""
+    candidates = exposure_negatives(
+        plays=play_counts(session=session, source="recent"),
+        published=published_track_ids(session=session),
+        rated=rated_track_ids(session=session),
+        min_plays=settings.exposure_plays,
+    )
+    known = known_track_ids(session=session, ids=candidates)
+    return [
+        add_rating(
+            session=session,
+            track_id=track_id,
+            value=settings.exposure_rating,
+            source="exposure",
+            note=f"heard {settings.exposure_plays}+ times, never liked",
+            created_at=now or utcnow(),
+        )
+        for track_id in candidates
+        if track_id in known
+    ]

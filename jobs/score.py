@@ -1,0 +1,110 @@
+"""The score job: the promoted model's (score, uncertainty) for every unrated Bach track.
+
+Thin I/O around :func:`models.pipeline.score`.  Predictions are written for the
+promoted model version (replacing that version's earlier ones); predictions of
+versions no longer promoted are deleted so the table holds one model's view.
+A promoted artifact that fails its checks (tampered, other scikit-learn, other
+feature schema) is demoted and the report says a retrain is needed, so the
+daemon's next train run promotes a fresh model instead of the cycle crashing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from models.matrix import FEATURE_SCHEMA
+from models.pipeline import score
+from models.registry import ArtifactRefused, load_model
+from service.settings import Settings
+from service.store.features import load_matrix
+from service.store.models import ModelVersion, Prediction, Track, utcnow
+from service.store.ratings import effective_ratings
+
+log = logging.getLogger(__name__)
+
+CHUNK = 5000
+"""Tracks per feature-matrix load, so 50,000 candidates never sit in one IN (...) query."""
+
+
+@dataclass
+class ScoreReport:
+    status: str
+    """``scored``, ``no_model`` or ``model_refused`` (retrain needed)."""
+    scored: int = 0
+    model_version: str | None = None
+    kind: str | None = None
+    message: str = ""
+
+    @property
+    def needs_retrain(self) -> bool:
+        return self.status == "model_refused"
+
+
+def promoted_version(*, session: Session) -> ModelVersion | None:
+    return session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.promoted.is_(True))
+        .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
+        .limit(1)
+    ).first()
+
+
+def unrated_bach_tracks(*, session: Session) -> list[str]:
+    rated = set(effective_ratings(session=session))
+    ids = session.scalars(select(Track.id).where(Track.is_bach.is_(True)).order_by(Track.id))
+    return [t for t in ids if t not in rated]
+
+
+def score_tracks(*, session: Session, settings: Settings, spotify: object = None) -> ScoreReport:
+    """Score all unrated known Bach tracks with the promoted model."""
+    version = promoted_version(session=session)
+    if version is None or not version.artifact_path:
+        return ScoreReport(status="no_model", message="no model promoted yet; run `bachbot train`")
+    try:
+        model = load_model(
+            Path(version.artifact_path),
+            schema_version=FEATURE_SCHEMA.version,
+            columns=FEATURE_SCHEMA.columns,
+            expected_sha256=version.sha256,
+        )
+    except ArtifactRefused as err:
+        version.promoted = False
+        version.decision = f"{version.decision or ''}; demoted {utcnow():%Y-%m-%d}: {err}"
+        log.warning("promoted model %s refused: %s", version.version, err)
+        return ScoreReport(
+            status="model_refused",
+            model_version=version.version,
+            kind=version.kind,
+            message=str(err),
+        )
+    track_ids = unrated_bach_tracks(session=session)
+    session.execute(delete(Prediction).where(Prediction.model_version_id != version.id))
+    session.execute(delete(Prediction).where(Prediction.model_version_id == version.id))
+    now = utcnow()
+    for start in range(0, len(track_ids), CHUNK):
+        chunk = track_ids[start : start + CHUNK]
+        X = load_matrix(session=session, track_ids=chunk)
+        scores, spread = score(model, X)
+        session.execute(
+            insert(Prediction),
+            [
+                {
+                    "track_id": track_id,
+                    "model_version_id": version.id,
+                    "score": float(s),
+                    "uncertainty": None if np.isnan(u) else float(u),
+                    "created_at": now,
+                }
+                for track_id, s, u in zip(chunk, scores, spread, strict=True)
+            ],
+        )
+    session.flush()
+    return ScoreReport(
+        status="scored", scored=len(track_ids), model_version=version.version, kind=version.kind
+    )

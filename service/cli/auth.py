@@ -1,0 +1,47 @@
+"""``bachbot auth``: connect bachbot to a Spotify account (authorization-code flow).
+
+Made for a server without a browser: it prints the URL to open anywhere; the
+redirect is caught by a one-shot listener on the redirect URI (loopback), or,
+with ``--paste``, the user pastes the URL the browser ended on.  The token
+goes to the database; it is never printed.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from service.cli import settings_of
+from service.spotify.auth import SCOPES, AuthFlow, CallbackListener
+from service.spotify.gateway import SpotifyGateway
+from service.store.db import open_database, session_factory
+from service.store.tokens import DbTokenStore
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("auth")
+    def auth(
+        ctx: typer.Context,
+        paste: bool = typer.Option(
+            False, "--paste", help="Paste the redirected URL instead of listening for it."
+        ),
+        timeout: float = typer.Option(300.0, help="Seconds to wait for the redirect."),
+    ) -> None:
+        """Connect your Spotify account (run again if bachbot says access was revoked)."""
+        settings = settings_of(ctx)
+        store = DbTokenStore(session_factory(open_database(settings)))
+        flow = AuthFlow(settings, store)
+        scopes = "\n".join(f"  {name}: {why}" for name, why in SCOPES.items())
+        intro = f"bachbot asks Spotify for:\n{scopes}\n\nOpen this URL in a browser and agree:\n"
+        if paste:
+            typer.echo(intro + flow.authorize_url())
+            redirected = typer.prompt("Paste the full URL the browser was sent to")
+        else:
+            with CallbackListener(settings.spotify_redirect_uri) as listener:
+                typer.echo(intro + flow.authorize_url())
+                typer.echo(
+                    f"Waiting for Spotify to redirect to {settings.spotify_redirect_uri} ..."
+                )
+                redirected = listener.wait(timeout)
+        flow.finish(redirected)
+        me = SpotifyGateway(settings, store).me()
+        typer.echo(f"Connected to Spotify as {me.display_name or me.id}; the token is stored.")

@@ -1,0 +1,136 @@
+"""train and score jobs on real database rows (SQLite or PostgreSQL per BACHBOT_TEST_DB)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs.score import score_tracks
+from jobs.train import load_training_data, train_and_register
+from models.features.spotify_audio import SpotifyAudioProvider
+from service.settings import Settings
+from service.store.features import save_features
+from service.store.models import ModelVersion, Prediction, Track
+from service.store.ratings import add_rating
+
+
+@pytest.fixture
+def quick_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"cv_splits": 3, "cv_repeats": 1, "train_jobs": 1})
+
+
+def add_tracks(session: Session, n: int, *, rated: int, seed: int = 0) -> list[str]:
+    """n Bach tracks with audio features; the first ``rated`` get a taste-driven rating."""
+    rng = np.random.default_rng(seed)
+    ids = [f"track{i:04d}" for i in range(n)]
+    values = {}
+    for track_id in ids:
+        session.add(Track(id=track_id, name=f"Prelude {track_id}, BWV 846", is_bach=True))
+        values[track_id] = {
+            "valence": float(rng.uniform()),
+            "energy": float(rng.uniform()),
+            "tempo": float(rng.normal(110, 20)),
+            "mode": float(rng.integers(0, 2)),
+        }
+    session.flush()
+    save_features(
+        session=session,
+        provider=SpotifyAudioProvider.name,
+        schema_version=SpotifyAudioProvider.schema_version,
+        values=values,
+    )
+    for track_id in ids[:rated]:
+        v = values[track_id]
+        rating = round(1 + 8 * v["valence"] * 0.7 + 3 * v["mode"] * 0.4)
+        add_rating(session=session, track_id=track_id, value=max(1, min(10, rating)),
+                   source="explicit")
+    session.flush()
+    return ids
+
+
+def test_training_data_comes_from_effective_ratings_and_the_feature_matrix(
+    session: Session,
+) -> None:
+    add_tracks(session, 10, rated=6)
+    data = load_training_data(session=session)
+    assert len(data.track_ids) == 6 and data.X.shape[0] == 6
+    assert np.isfinite(data.X).any(axis=0).sum() == 4  # the four stored audio columns
+
+
+def test_trained_model_is_promoted_and_scores_every_unrated_track(
+    session: Session, quick_settings: Settings
+) -> None:
+    add_tracks(session, 60, rated=40)
+    report = train_and_register(session=session, settings=quick_settings, fast=True)
+    assert report.status == "trained" and report.promoted
+    assert "mlp" in report.table and "hgb" in report.table
+    row = session.scalars(select(ModelVersion)).one()
+    assert row.promoted and row.kind == "mlp" and row.sha256 and row.n_ratings == 40
+    assert row.metrics["r2"] is not None and "candidates" in row.metrics
+    assert Path(row.artifact_path or "").exists()
+
+    scored = score_tracks(session=session, settings=quick_settings)
+    assert scored.status == "scored" and scored.scored == 20
+    predictions = session.scalars(select(Prediction)).all()
+    assert {p.track_id for p in predictions} == {f"track{i:04d}" for i in range(40, 60)}
+    assert all(p.uncertainty is not None and p.uncertainty >= 0 for p in predictions)
+
+
+def test_retraining_on_the_same_data_ties_and_promotes_the_newer_model(
+    session: Session, quick_settings: Settings
+) -> None:
+    add_tracks(session, 40, rated=30)
+    first = train_and_register(session=session, settings=quick_settings, fast=True)
+    second = train_and_register(session=session, settings=quick_settings, fast=True)
+    assert second.promoted and "tie" in second.decision
+    promoted = session.scalars(select(ModelVersion).where(ModelVersion.promoted)).all()
+    assert [p.version for p in promoted] == [second.version] != [first.version]
+
+
+def test_a_worse_model_on_the_same_folds_is_not_promoted(
+    session: Session, quick_settings: Settings
+) -> None:
+    add_tracks(session, 40, rated=30)
+    train_and_register(session=session, settings=quick_settings, fast=True)
+    current = session.scalars(select(ModelVersion)).one()
+    current.metrics = {**current.metrics, "r2": 0.999}  # pretend it was excellent
+    session.flush()
+    report = train_and_register(session=session, settings=quick_settings, fast=True)
+    assert not report.promoted and "worse" in report.decision
+    assert report.current_score == pytest.approx(0.999)
+
+
+def test_below_min_ratings_the_cold_start_fallback_is_recorded_and_scores(
+    session: Session, quick_settings: Settings
+) -> None:
+    add_tracks(session, 20, rated=5)
+    report = train_and_register(session=session, settings=quick_settings)
+    assert report.status == "coldstart" and report.promoted
+    row = session.scalars(select(ModelVersion)).one()
+    assert row.kind == "coldstart"
+    scored = score_tracks(session=session, settings=quick_settings)
+    assert scored.kind == "coldstart" and scored.scored == 15
+
+
+def test_a_tampered_promoted_model_is_demoted_and_asks_for_a_retrain(
+    session: Session, quick_settings: Settings
+) -> None:
+    add_tracks(session, 20, rated=5)
+    train_and_register(session=session, settings=quick_settings)
+    row = session.scalars(select(ModelVersion)).one()
+    path = Path(row.artifact_path or "")
+    path.write_bytes(path.read_bytes() + b"tampered")
+    report = score_tracks(session=session, settings=quick_settings)
+    assert report.needs_retrain and "sha256" in report.message
+    assert not row.promoted
+    assert session.scalars(select(Prediction)).all() == []
+
+
+def test_no_ratings_trains_nothing(session: Session, quick_settings: Settings) -> None:
+    add_tracks(session, 5, rated=0)
+    assert train_and_register(session=session, settings=quick_settings).status == "skipped"
+    assert score_tracks(session=session, settings=quick_settings).status == "no_model"

@@ -1,0 +1,122 @@
+"""Artifacts: round trip, refusals on tampering or incompatibility, and the promotion gate."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.coldstart import fit_coldstart
+from models.registry import (
+    ArtifactRefused,
+    Incumbent,
+    decide_promotion,
+    fingerprint,
+    load_model,
+    save_model,
+    sha256_file,
+)
+
+COLUMNS = ("audio.valence", "audio.mode")
+SCHEMA = "1-abc"
+
+
+def saved(tmp_path: Path) -> Path:
+    model = fit_coldstart(np.array([[0.1, 0.0], [0.9, 1.0], [0.5, 1.0]]),
+                          np.array([2.0, 9.0, 6.0]), columns=COLUMNS)
+    return save_model(
+        model, models_dir=tmp_path, kind="coldstart", schema_version=SCHEMA, columns=COLUMNS,
+        data_fingerprint="f" * 64, metrics={"r2": 0.5}, params={}, n_ratings=3,
+    ).path
+
+
+def test_saved_model_loads_and_predicts_the_same(tmp_path: Path) -> None:
+    path = saved(tmp_path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert {"created", "versions", "feature_schema", "data_fingerprint", "sha256"} <= set(meta)
+    model = load_model(path, schema_version=SCHEMA, columns=COLUMNS, expected_sha256=meta["sha256"])
+    scores, _ = model.predict_with_uncertainty(np.array([[0.9, 1.0]]))
+    assert scores[0] == pytest.approx(9.0)
+
+
+def tamper_bytes(path: Path) -> None:
+    path.write_bytes(path.read_bytes() + b"\0")
+
+
+def edit_meta(key: str, value: object) -> object:
+    def edit(path: Path) -> None:
+        meta_path = path.with_suffix(".json")
+        meta = json.loads(meta_path.read_text())
+        section, _, field = key.partition(".")
+        if field:
+            meta[section][field] = value
+        else:
+            meta[section] = value
+        meta_path.write_text(json.dumps(meta))
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("damage", "schema", "columns", "message"),
+    [
+        (tamper_bytes, SCHEMA, COLUMNS, "does not match its sha256"),
+        (None, "2-def", COLUMNS, "feature schema"),
+        (None, SCHEMA, ("audio.valence",), "feature columns differ"),
+        (edit_meta("versions.sklearn", "0.24.2"), SCHEMA, COLUMNS, "scikit-learn 0.24.2"),
+        (edit_meta("versions.artifact_format", "0"), SCHEMA, COLUMNS, "artifact format"),
+        (lambda p: p.unlink(), SCHEMA, COLUMNS, "missing"),
+    ],
+)
+def test_load_refuses_tampered_or_incompatible_artifacts(
+    tmp_path: Path, damage: object, schema: str, columns: tuple[str, ...], message: str
+) -> None:
+    path = saved(tmp_path)
+    if callable(damage):
+        damage(path)
+    with pytest.raises(ArtifactRefused, match=message) as info:
+        load_model(path, schema_version=schema, columns=columns)
+    assert "bachbot train" in str(info.value)
+
+
+def test_load_refuses_a_file_whose_metadata_was_rewritten_to_match(tmp_path: Path) -> None:
+    path = saved(tmp_path)
+    recorded = json.loads(path.with_suffix(".json").read_text())["sha256"]
+    tamper_bytes(path)
+    edit_meta("sha256", sha256_file(path))(path)
+    with pytest.raises(ArtifactRefused, match="in the database"):
+        load_model(path, schema_version=SCHEMA, columns=COLUMNS, expected_sha256=recorded)
+
+
+def test_fingerprint_changes_with_one_rating_and_ignores_nothing() -> None:
+    X = np.array([[1.0, np.nan], [2.0, 3.0]])
+    y = np.array([5.0, 6.0])
+    assert fingerprint(X, y) == fingerprint(X.copy(), y.copy())
+    assert fingerprint(X, y) != fingerprint(X, np.array([5.0, 7.0]))
+
+
+@pytest.mark.parametrize(
+    ("new_kind", "new_score", "current", "promote", "reason"),
+    [
+        ("mlp", 0.40, None, True, "no model in use yet"),
+        ("mlp", 0.40, Incumbent("mlp", 0.50), False, "worse"),
+        ("mlp", 0.55, Incumbent("mlp", 0.50), True, "better"),
+        ("mlp", 0.50, Incumbent("mlp", 0.50), True, "tie"),
+        ("ridge", 0.50, Incumbent("mlp", 0.50 + 1e-12), True, "tie"),
+        ("mlp", math.nan, Incumbent("mlp", 0.10), False, "no defined score"),
+        ("mlp", -0.2, Incumbent("coldstart", None), True, "replaces the cold-start"),
+        ("coldstart", math.nan, Incumbent("mlp", 0.3), False, "never replaces"),
+        ("coldstart", math.nan, Incumbent("coldstart", None), True, "refreshed"),
+        ("mlp", 0.2, Incumbent("mlp", None), True, "no score on this data"),
+    ],
+)
+def test_promotion_gate(
+    new_kind: str, new_score: float, current: Incumbent | None, promote: bool, reason: str
+) -> None:
+    decision = decide_promotion(new_kind=new_kind, new_score=new_score, current=current)
+    assert decision.promote is promote
+    assert reason in decision.reason
+    assert ("not promoted" in decision.as_text()) is (not promote)
