@@ -81,7 +81,7 @@ def compose_report(
         spotify_calls=spotify_calls,
         unreadable=playlists.unreadable,
         newly_unreadable=playlists.newly_unreadable,
-        unavailable=listens.unavailable,
+        unavailable=listens.unavailable + catalogue.problems,
     )
 
 
@@ -129,6 +129,6 @@ def render_sync_report(report: SyncReport) -> str:
         lines += ["", "playlists bachbot cannot read:"]
         lines += [f'  "{p.name}" ({p.owner}): {p.reason}' for p in report.unreadable]
     if report.unavailable:
-        lines += ["", "signals Spotify refused:"]
+        lines += ["", "what Spotify refused:"]
         lines += [f"  {text}" for text in report.unavailable]
     return "\n".join(lines)

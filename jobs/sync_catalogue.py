@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -52,6 +52,7 @@ class CatalogueReport:
     albums_read: int = 0
     albums_pending: int = 0
     search_tracks_kept: int = 0
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -72,8 +73,14 @@ def sync_catalogue(ctx: SyncContext) -> CatalogueReport:
     _read_pending(ctx, budget, report)
     walks = _walks(ctx, report)
     for walk in walks:
-        while budget.allows() and _step(ctx, walk):
-            _read_pending(ctx, budget, report)
+        try:
+            while budget.allows() and _step(ctx, walk):
+                _read_pending(ctx, budget, report)
+        except SpotifyNotFound as err:
+            # A mistyped composer id: say so, and ask again only at the next refresh.
+            report.problems.append(f"{walk.key}: {err}; check BACHBOT_COMPOSER_ARTIST_IDS")
+            cursor = ctx.session.get_one(CatalogueCursor, walk.key)
+            cursor.completed_at = ctx.now
     _read_pending(ctx, budget, report)
     report.calls = budget.spent
     report.albums_pending = (
@@ -123,6 +130,7 @@ def _step(ctx: SyncContext, walk: _Walk) -> bool:
     if cursor is None:
         cursor = CatalogueCursor(key=walk.key, offset=0, total=None, completed_at=None)
         ctx.session.add(cursor)
+        ctx.session.flush()
     if cursor.completed_at is not None:
         refresh = timedelta(hours=ctx.settings.catalogue_refresh_hours)
         if ctx.now - cursor.completed_at < refresh:

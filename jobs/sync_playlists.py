@@ -58,9 +58,19 @@ def plan_playlist(
     if not stored.readable:
         checked = stored.last_checked_at
         return Step.WAIT if checked is not None and now - checked < recheck else Step.READ
-    if False:
+    if stored.synced_snapshot_id == snapshot_id:
         return Step.UNCHANGED
     return Step.READ
+
+
+def is_bot_playlist(
+    info: PlaylistInfo, *, bot_id: str | None, user_id: str | None, name: str
+) -> bool:
+    """The bot's own playlist: the stored id, or before the first publish, the user's own
+    playlist of that name (a reinstalled bachbot must not learn from its old predictions)."""
+    if bot_id is not None:
+        return info.id == bot_id
+    return info.owner_id == user_id and info.name == name
 
 
 def unreadable_reason(info: PlaylistInfo, *, recheck_hours: float) -> str:
@@ -109,12 +119,13 @@ def sync_playlists(ctx: SyncContext) -> PlaylistsReport:
     listed = ctx.spotify.my_playlists()
     report.listed = len(listed)
     bot_id = ctx.bot_playlist_id
+    bot_name = ctx.settings.playlist_name
     user_id = current_user_id(ctx) if listed else None
     recheck = timedelta(hours=ctx.settings.unreadable_recheck_hours)
     for info in {p.id: p for p in listed}.values():
         stored = ctx.session.get(Playlist, info.id)
         step = plan_playlist(
-            is_bot=info.id == bot_id,
+            is_bot=is_bot_playlist(info, bot_id=bot_id, user_id=user_id, name=bot_name),
             snapshot_id=info.snapshot_id,
             stored=stored,
             now=ctx.now,

@@ -130,8 +130,8 @@ def incumbent_score(
     """The current model's nested R2 on this data's outer folds (None: cannot tell)."""
     metrics = current.metrics or {}
     if current.data_fingerprint == data_fp and metrics.get("cv") == cv_spec(options):
-        r2 = metrics.get("r2")
-        return float(r2) if r2 is not None else None
+        stored = metrics.get("score", metrics.get("r2"))
+        return float(stored) if stored is not None else None
     params = current.params or {}
     name = params.get("candidate")
     if not isinstance(name, str):
@@ -269,10 +269,15 @@ def train_and_register(
 
 
 def evaluation_metrics(evaluation: Evaluation, options: ModelOptions) -> dict[str, Any]:
-    """The JSON stored on the ModelVersion: chosen nested metrics + every candidate's R2."""
+    """The JSON stored on the ModelVersion: chosen nested metrics + every candidate's.
+
+    Metrics are rounded for reading; ``score`` keeps the unrounded nested R2 the
+    promotion gate compares, so an identical retrain is a tie, not a loss.
+    """
     chosen = evaluation.chosen_result
     return {
         **chosen.nested.to_dict(),
+        "score": _nan_to_none(chosen.score),
         "std": chosen.nested_std.to_dict(),
         "cv": cv_spec(options),
         "gap": chosen.gap(),

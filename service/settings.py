@@ -53,6 +53,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         populate_by_name=True,
+        env_ignore_empty=True,  # a blank `BACHBOT_HTTP_TOKEN=` in .env means unset, not ""
     )
 
     # --- storage ------------------------------------------------------------

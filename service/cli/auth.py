@@ -11,9 +11,11 @@ from __future__ import annotations
 import typer
 
 from service.cli import settings_of
-from service.spotify.auth import SCOPES, AuthFlow, CallbackListener
+from service.login import begin_pending, mark_connected, wait_for_completion
+from service.settings import Settings
+from service.spotify.auth import SCOPES, AuthFailed, AuthFlow, CallbackListener, CallbackPortBusy
 from service.spotify.gateway import SpotifyGateway
-from service.store.db import open_database, session_factory
+from service.store.db import open_database, session_factory, transaction
 from service.store.tokens import DbTokenStore
 
 
@@ -28,7 +30,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Connect your Spotify account (run again if bachbot says access was revoked)."""
         settings = settings_of(ctx)
-        store = DbTokenStore(session_factory(open_database(settings)))
+        sessions = session_factory(open_database(settings))
+        store = DbTokenStore(sessions)
         flow = AuthFlow(settings, store)
         scopes = "\n".join(f"  {name}: {why}" for name, why in SCOPES.items())
         intro = f"bachbot asks Spotify for:\n{scopes}\n\nOpen this URL in a browser and agree:\n"
@@ -36,12 +39,33 @@ def register(app: typer.Typer) -> None:
             typer.echo(intro + flow.authorize_url())
             redirected = typer.prompt("Paste the full URL the browser was sent to")
         else:
-            with CallbackListener(settings.spotify_redirect_uri) as listener:
+            bind_host = None if settings.http_host in {"127.0.0.1", "::1"} else settings.http_host
+            try:
+                listener = CallbackListener(settings.spotify_redirect_uri, bind_host=bind_host)
+            except CallbackPortBusy:
+                # The daemon owns the port: it completes the login at its /callback.
+                begin_pending(sessions=sessions, flow=flow)
+                typer.echo(intro + flow.authorize_url())
+                typer.echo("The running bachbot daemon will receive the redirect; waiting ...")
+                if not wait_for_completion(sessions=sessions, timeout_s=timeout):
+                    raise AuthFailed(
+                        f"no redirect reached the daemon within {timeout:.0f} s; run "
+                        "`bachbot auth` again, or `bachbot auth --paste`"
+                    ) from None
+                _connected(settings, store)
+                return
+            with listener:
                 typer.echo(intro + flow.authorize_url())
                 typer.echo(
                     f"Waiting for Spotify to redirect to {settings.spotify_redirect_uri} ..."
                 )
                 redirected = listener.wait(timeout)
         flow.finish(redirected)
-        me = SpotifyGateway(settings, store).me()
-        typer.echo(f"Connected to Spotify as {me.display_name or me.id}; the token is stored.")
+        with transaction(sessions) as session:
+            mark_connected(session=session)
+        _connected(settings, store)
+
+
+def _connected(settings: Settings, store: DbTokenStore) -> None:
+    me = SpotifyGateway(settings, store).me()
+    typer.echo(f"Connected to Spotify as {me.display_name or me.id}; the token is stored.")

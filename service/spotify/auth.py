@@ -107,9 +107,9 @@ def make_oauth(
 class AuthFlow:
     """One authorization attempt: its URL, then :meth:`finish` with the redirected URL."""
 
-    def __init__(self, settings: Settings, store: TokenStore) -> None:
+    def __init__(self, settings: Settings, store: TokenStore, *, state: str | None = None) -> None:
         self.settings = settings
-        self.state = secrets.token_urlsafe(16)
+        self.state = state or secrets.token_urlsafe(16)
         self._oauth = make_oauth(settings, store, state=self.state)
 
     def authorize_url(self) -> str:
@@ -148,6 +148,11 @@ class AuthFlow:
             ) from err
 
 
+class CallbackPortBusy(ConfigError):
+    """The redirect URI's port is taken (often by the running daemon, which then
+    completes the login itself at its own /callback)."""
+
+
 class CallbackListener:
     """A one-shot HTTP listener on the redirect URI's loopback address.
 
@@ -155,7 +160,10 @@ class CallbackListener:
     returns the full URL of the first request to the redirect path.
     """
 
-    def __init__(self, redirect_uri: str) -> None:
+    def __init__(self, redirect_uri: str, *, bind_host: str | None = None) -> None:
+        """``bind_host`` overrides the address listened on: in a container the
+        published loopback port arrives on the container's own interface, so
+        the listener binds ``0.0.0.0`` there (BACHBOT_HTTP_HOST)."""
         parts = urlsplit(redirect_uri)
         if parts.hostname not in {"127.0.0.1", "::1"}:
             raise ConfigError(
@@ -183,9 +191,9 @@ class CallbackListener:
                 """The URL holds the code: never log it."""
 
         try:
-            self._server = HTTPServer((parts.hostname, parts.port or 80), Handler)
+            self._server = HTTPServer((bind_host or parts.hostname, parts.port or 80), Handler)
         except OSError as err:
-            raise ConfigError(
+            raise CallbackPortBusy(
                 f"cannot listen on {parts.hostname}:{parts.port} for the callback ({err}); "
                 "stop what uses that port or run `bachbot auth --paste`"
             ) from err

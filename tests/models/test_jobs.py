@@ -86,7 +86,7 @@ def test_retraining_on_the_same_data_ties_and_promotes_the_newer_model(
     add_tracks(session, 40, rated=30)
     first = train_and_register(session=session, settings=quick_settings, fast=True)
     second = train_and_register(session=session, settings=quick_settings, fast=True)
-    assert second.promoted and "tie" in second.decision
+    assert second.promoted and "tie" in second.decision, second.decision
     promoted = session.scalars(select(ModelVersion).where(ModelVersion.promoted)).all()
     assert [p.version for p in promoted] == [second.version] != [first.version]
 
@@ -97,7 +97,7 @@ def test_a_worse_model_on_the_same_folds_is_not_promoted(
     add_tracks(session, 40, rated=30)
     train_and_register(session=session, settings=quick_settings, fast=True)
     current = session.scalars(select(ModelVersion)).one()
-    current.metrics = {**current.metrics, "r2": 0.999}  # pretend it was excellent
+    current.metrics = {**current.metrics, "score": 0.999}  # pretend it was excellent
     session.flush()
     report = train_and_register(session=session, settings=quick_settings, fast=True)
     assert not report.promoted and "worse" in report.decision

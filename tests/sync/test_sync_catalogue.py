@@ -164,3 +164,22 @@ def test_call_budget_counts_from_where_it_started() -> None:
     assert budget.spent == 2 and budget.allows(1) and not budget.allows(2)
     calls["GET /albums/{id}"] += 2
     assert budget.left == 0 and not budget.allows()
+
+
+def test_unknown_composer_id_is_reported_and_the_rest_of_the_sync_goes_on(
+    library: Library, run_sync: RunSync, session: Session, spotify_settings: Settings
+) -> None:
+    library.bach_album(2)
+    settings = spotify_settings.model_copy(
+        update={
+            "composer_artist_ids": ["0000000000000000000000", *spotify_settings.composer_artist_ids]
+        }
+    )
+
+    report = run_sync(T0, settings)
+
+    assert any(
+        "artist:0000000000000000000000" in p and "BACHBOT_COMPOSER_ARTIST_IDS" in p
+        for p in report.unavailable
+    )
+    assert bach_tracks(session) == 2

@@ -193,3 +193,25 @@ DAY = timedelta(hours=24)
 def test_plan_for_a_listed_playlist(is_bot: bool, stored: Playlist | None, expected: Step) -> None:
     step = plan_playlist(is_bot=is_bot, snapshot_id="s1", stored=stored, now=NOW, recheck=DAY)
     assert step is expected
+
+
+def test_before_the_first_publish_the_users_playlist_named_like_the_bot_is_skipped(
+    library: Library, run_sync: RunSync, session: Session
+) -> None:
+    old_bot = library.state.add_playlist(
+        owner=LISTENER, name="Predicted favourites", track_ids=[library.bach_track()]
+    )
+    namesake = library.state.add_playlist(
+        owner=CURATOR,
+        name="Predicted favourites",
+        followed_by=[LISTENER],
+        collaborative=True,
+        collaborators=[LISTENER],
+        track_ids=[library.bach_track()],
+    )
+
+    run_sync()
+
+    assert session.get_one(Playlist, old_bot).is_bot_playlist is True
+    assert playlist_track_ids(session=session, playlist_id=old_bot) == []
+    assert len(playlist_track_ids(session=session, playlist_id=namesake)) == 1
