@@ -29,9 +29,13 @@ from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.store.db import session_factory
 from service.store.models import ModelVersion, Rating, utcnow
+from service.store.state import get_state, set_state
 from service.store.tokens import DbTokenStore
 
 log = logging.getLogger("bachbot.cycle")
+
+TRAIN_MARK_KEY = "train.rating_mark"
+"""The newest rating id the last training saw."""
 
 
 def retrain_due(
@@ -73,8 +77,10 @@ class Cycle:
         spotify: SpotifyGateway,
         http_client: httpx.Client | None = None,
         clock: Callable[[], datetime] = utcnow,
+        train_fast: bool = False,
     ) -> None:
         self.settings = settings
+        self.train_fast = train_fast
         self.sessions = sessions
         self.spotify = spotify
         self.http_client = http_client
@@ -91,25 +97,29 @@ class Cycle:
         errors = getattr(self.spotify, "errors", {})
         return {"calls": dict(self.spotify.calls), "errors": dict(errors)}
 
-    def _due(self) -> bool:
+    def _due(self) -> tuple[bool, int]:
+        """Whether to retrain now, and the newest rating id the training will see.
+
+        New ratings are counted by id past the mark left by the last training,
+        so the rule does not depend on whose clock stamped them.
+        """
         with self.sessions() as session:
             model_at = session.scalar(select(func.max(ModelVersion.created_at)))
+            newest = session.scalar(select(func.max(Rating.id))) or 0
             total = session.scalar(select(func.count()).select_from(Rating)) or 0
+            mark = int(get_state(session=session, key=TRAIN_MARK_KEY, default=0) or 0)
             since = (
-                total
-                if model_at is None
-                else session.scalar(
-                    select(func.count()).select_from(Rating).where(Rating.created_at > model_at)
-                )
+                session.scalar(select(func.count()).select_from(Rating).where(Rating.id > mark))
                 or 0
             )
-        return retrain_due(
+        due = retrain_due(
             last_model_at=model_at,
             ratings_total=total,
             ratings_since_model=since,
             now=self.clock(),
             settings=self.settings,
         )
+        return due, newest
 
     def run_once(self, *, should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
         report = CycleReport()
@@ -136,12 +146,17 @@ class Cycle:
             ),
             uses_spotify=True,
         )
-        if self._due():
-            step(
-                "train",
-                lambda s: train_and_register(session=s, settings=settings),
-                uses_spotify=False,
-            )
+        due, newest = self._due()
+        if due:
+
+            def train(session: Session) -> Any:
+                report = train_and_register(
+                    session=session, settings=settings, fast=self.train_fast
+                )
+                set_state(session=session, key=TRAIN_MARK_KEY, value=newest)
+                return report
+
+            step("train", train, uses_spotify=False)
         step("score", lambda s: score_tracks(session=s, settings=settings), uses_spotify=False)
         step(
             "publish",

@@ -71,6 +71,8 @@ def report_counts(result: object) -> dict[str, Any]:
         return {"result": str(result)}
     out: dict[str, Any] = {}
     for key, value in raw.items():
+        if isinstance(value, str) and len(value) > 160:
+            continue  # prose (a report table) belongs in the log, not in the counts
         if isinstance(value, bool | int | float | str) or value is None:
             out[key] = value
         elif isinstance(value, list | tuple | set | frozenset | dict):

@@ -21,6 +21,7 @@ from service.settings import Settings, format_settings_error
 COMMAND_MODULES: tuple[str, ...] = (
     "service.cli.db",
     "service.cli.run",
+    "service.cli.demo",
     "service.cli.sync",
     "service.cli.features",
     "service.cli.auth",

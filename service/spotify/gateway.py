@@ -72,6 +72,9 @@ class _HideTokens(logging.Filter):
 
 for _name in ("spotipy.client", "spotipy.oauth2"):
     logging.getLogger(_name).addFilter(_HideTokens())
+# spotipy logs every HTTP error at ERROR with the full URL; the gateway turns each
+# into one of our errors with a better message, so spotipy's own line is noise.
+logging.getLogger("spotipy.client").setLevel(logging.CRITICAL)
 
 
 class SpotifyGateway:

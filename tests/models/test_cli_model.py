@@ -19,7 +19,13 @@ QUICK_ENV = {"BACHBOT_CV_SPLITS": "3", "BACHBOT_CV_REPEATS": "1", "BACHBOT_TRAIN
 
 def test_evaluate_dataset_json_has_chosen_and_all_candidates(cli: Cli) -> None:
     code, out, err = cli(
-        "evaluate", "--dataset", str(SEED_LIKE_CSV), "--target", "rating", "--json", "--fast",
+        "evaluate",
+        "--dataset",
+        str(SEED_LIKE_CSV),
+        "--target",
+        "rating",
+        "--json",
+        "--fast",
         env=QUICK_ENV,
     )
     assert code == 0, err
@@ -45,8 +51,16 @@ def test_evaluate_dataset_with_named_features_and_a_binary_target_reports_roc_au
     path = tmp_path / "loved.csv"
     path.write_text("\n".join(lines) + "\n")
     code, out, err = cli(
-        "evaluate", "--dataset", str(path), "--target", "loved",
-        "--features", "valence,mode,acousticness,energy,tempo", "--json", "--fast", env=QUICK_ENV,
+        "evaluate",
+        "--dataset",
+        str(path),
+        "--target",
+        "loved",
+        "--features",
+        "valence,mode,acousticness,energy,tempo",
+        "--json",
+        "--fast",
+        env=QUICK_ENV,
     )
     assert code == 0, err
     report = json.loads(out)
@@ -88,7 +102,9 @@ def test_train_score_and_report_from_the_command_line(
     assert target.read_text().count("data:image/png") >= 5
 
 
-def test_report_with_too_few_ratings_says_so(cli: Cli, session: Session, settings: Settings) -> None:
+def test_report_with_too_few_ratings_says_so(
+    cli: Cli, session: Session, settings: Settings
+) -> None:
     add_tracks(session, 10, rated=3)
     session.commit()
     code, out, _ = cli("report", env=QUICK_ENV)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from models.pipeline import score
 from models.registry import NotEnoughData
 from tests.models.conftest import QUICK, taste_data
 
-LDA_ONLY = {
+LDA_ONLY: dict[str, list[Any]] = {
     "reduce__kind": ["lda"],
     "model__regressor__activation": ["logistic"],
     "model__regressor__hidden_layer_sizes": [(2, 2)],
@@ -44,9 +45,7 @@ def test_every_candidate_is_scored_on_the_same_outer_folds() -> None:
     result = evaluate(X, y, options=QUICK)
     names = set(result.candidates)
     assert {"mlp", "mlp[lda]", "mlp[pca]", "mlp[none]", "mean", "ridge", "knn", "hgb"} <= names
-    folds = {
-        name: [tuple(f.test_index) for f in c.folds] for name, c in result.candidates.items()
-    }
+    folds = {name: [tuple(f.test_index) for f in c.folds] for name, c in result.candidates.items()}
     assert len({tuple(v) for v in folds.values()}) == 1
 
 

@@ -27,7 +27,7 @@ def add_tracks(session: Session, n: int, *, rated: int, seed: int = 0) -> list[s
     """n Bach tracks with audio features; the first ``rated`` get a taste-driven rating."""
     rng = np.random.default_rng(seed)
     ids = [f"track{i:04d}" for i in range(n)]
-    values = {}
+    values: dict[str, dict[str, float | None]] = {}
     for track_id in ids:
         session.add(Track(id=track_id, name=f"Prelude {track_id}, BWV 846", is_bach=True))
         values[track_id] = {
@@ -44,10 +44,11 @@ def add_tracks(session: Session, n: int, *, rated: int, seed: int = 0) -> list[s
         values=values,
     )
     for track_id in ids[:rated]:
-        v = values[track_id]
+        v = {k: float(x or 0.0) for k, x in values[track_id].items()}
         rating = round(1 + 8 * v["valence"] * 0.7 + 3 * v["mode"] * 0.4)
-        add_rating(session=session, track_id=track_id, value=max(1, min(10, rating)),
-                   source="explicit")
+        add_rating(
+            session=session, track_id=track_id, value=max(1, min(10, rating)), source="explicit"
+        )
     session.flush()
     return ids
 

@@ -70,8 +70,13 @@ def test_pca_keeps_components_for_99_percent_of_variance() -> None:
 
 def test_scaler_maps_skewed_columns_through_quantiles_but_not_binary_ones() -> None:
     rng = np.random.default_rng(0)
-    X = np.column_stack([rng.normal(size=200), rng.exponential(size=200) ** 3,
-                         (rng.uniform(size=200) < 0.05).astype(float)])
+    X = np.column_stack(
+        [
+            rng.normal(size=200),
+            rng.exponential(size=200) ** 3,
+            (rng.uniform(size=200) < 0.05).astype(float),
+        ]
+    )
     scaler = SkewAwareScaler().fit(X)
     assert scaler.skewed_.tolist() == [1]
     out = scaler.transform(X)

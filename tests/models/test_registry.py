@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,11 +26,19 @@ SCHEMA = "1-abc"
 
 
 def saved(tmp_path: Path) -> Path:
-    model = fit_coldstart(np.array([[0.1, 0.0], [0.9, 1.0], [0.5, 1.0]]),
-                          np.array([2.0, 9.0, 6.0]), columns=COLUMNS)
+    model = fit_coldstart(
+        np.array([[0.1, 0.0], [0.9, 1.0], [0.5, 1.0]]), np.array([2.0, 9.0, 6.0]), columns=COLUMNS
+    )
     return save_model(
-        model, models_dir=tmp_path, kind="coldstart", schema_version=SCHEMA, columns=COLUMNS,
-        data_fingerprint="f" * 64, metrics={"r2": 0.5}, params={}, n_ratings=3,
+        model,
+        models_dir=tmp_path,
+        kind="coldstart",
+        schema_version=SCHEMA,
+        columns=COLUMNS,
+        data_fingerprint="f" * 64,
+        metrics={"r2": 0.5},
+        params={},
+        n_ratings=3,
     ).path
 
 
@@ -46,7 +55,7 @@ def tamper_bytes(path: Path) -> None:
     path.write_bytes(path.read_bytes() + b"\0")
 
 
-def edit_meta(key: str, value: object) -> object:
+def edit_meta(key: str, value: object) -> Callable[[Path], None]:
     def edit(path: Path) -> None:
         meta_path = path.with_suffix(".json")
         meta = json.loads(meta_path.read_text())
@@ -72,10 +81,14 @@ def edit_meta(key: str, value: object) -> object:
     ],
 )
 def test_load_refuses_tampered_or_incompatible_artifacts(
-    tmp_path: Path, damage: object, schema: str, columns: tuple[str, ...], message: str
+    tmp_path: Path,
+    damage: Callable[[Path], object] | None,
+    schema: str,
+    columns: tuple[str, ...],
+    message: str,
 ) -> None:
     path = saved(tmp_path)
-    if callable(damage):
+    if damage is not None:
         damage(path)
     with pytest.raises(ArtifactRefused, match=message) as info:
         load_model(path, schema_version=schema, columns=columns)

@@ -1,0 +1,49 @@
+"""``bachbot demo``: the whole loop offline (see service.demo)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import typer
+
+from service.cli import settings_of
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        ctx: typer.Context,
+        cycles: int = typer.Option(6, "--cycles", min=1, max=50, help="Cycles to run."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the catalogue and the listener."),
+        as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
+        data_dir: Path | None = typer.Option(
+            None, "--data-dir", help="Where the demo's data goes (default: DATA_DIR/demo)."
+        ),
+    ) -> None:
+        """Run bachbot offline against a local Spotify with a simulated listener."""
+        from service.demo import run_demo  # heavy imports only for this command
+
+        settings = settings_of(ctx)
+        if settings.log_level == "INFO":  # the demo prints its own progress lines
+            logging.getLogger().setLevel(logging.WARNING)
+        say = (lambda _line: None) if as_json else typer.echo
+        result = run_demo(
+            settings, cycles=cycles, seed=seed, data_dir=data_dir, progress=say
+        )
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2))
+            return
+        typer.echo("")
+        typer.echo(f"The playlist bachbot built ({len(result.playlist)} tracks), first ten:")
+        for row in result.playlist[:10]:
+            typer.echo(f"  {row['hidden_taste']:4.1f}  {row['name']}")
+        typer.echo(f"\nData (database, models): {result.data_dir}")
+        if result.report_path:
+            typer.echo(f"Model report: {result.report_path}")
+        typer.echo(
+            f"Look around: BACHBOT_DATA_DIR={result.data_dir} bachbot status\n"
+            "Connect your own account: see README, 'Connect your Spotify account' "
+            "(create an app, set BACHBOT_SPOTIFY_CLIENT_ID/SECRET, run `bachbot auth`)."
+        )

@@ -1,0 +1,285 @@
+"""``bachbot demo``: the whole loop, offline, in fast time.
+
+Starts the local Spotify with a generated Bach catalogue (audio descriptors
+simulated and labelled so) in 2026 "new app" mode, so audio features come
+from the ReccoBeats-compatible endpoint exactly as for a real new app.  A
+simulated listener (:mod:`service.demo_listener`) has a hidden taste, likes a
+few tracks by hand, and then reacts to every playlist bachbot publishes.  Each
+cycle runs the real jobs (sync, features, train, score, publish) through the
+same :class:`service.cycle.Cycle` the daemon uses; only the clock is fast.
+
+Nothing here is a demo-only path through the product: the data lands in a
+real database under ``DATA_DIR/demo``, the model in its registry, and the
+playlist in the local Spotify, where ``bachbot status`` and the status page
+can look at them.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from models.catalogue_demo import BACH_ID, DemoCatalogue, DemoTrack, generate_catalogue
+from service.cycle import Cycle
+from service.demo_listener import HiddenTaste, react, share_loved
+from service.settings import Settings
+from service.spotify.auth import SCOPE
+from service.spotify.gateway import SpotifyGateway
+from service.spotify_sim import SimState, SpotifySim
+from service.store.db import open_database, session_factory, transaction
+from service.store.models import ModelVersion, Track
+from service.store.ratings import add_rating, effective_ratings
+from service.store.state import get_state
+from service.store.tokens import DbTokenStore
+
+LISTENER = "listener"
+CURATOR = "curator"
+START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class CycleFigures:
+    cycle: int
+    ratings: int
+    model: str | None
+    model_kind: str | None
+    nested_r2: float | None
+    published: int
+    loved_share: float | None
+    random_share: float | None
+    liked: int
+    removed: int
+
+
+@dataclass
+class DemoResult:
+    seed: int
+    data_dir: str
+    catalogue_tracks: int
+    simulated_audio: bool = True
+    cycles: list[CycleFigures] = field(default_factory=list)
+    playlist: list[dict[str, Any]] = field(default_factory=list)
+    report_path: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def build_world(catalogue: DemoCatalogue, taste: HiddenTaste, *, seed: int) -> SimState:
+    """The listener's Spotify: a playlist of their own, one they follow, a few likes."""
+    rng = random.Random(seed)
+    tracks = catalogue.tracks
+    loved = [t for t in tracks if taste.loves(t)]
+    liked = rng.sample(loved, k=min(8, len(loved)))
+    own = rng.sample(tracks, k=min(25, len(tracks)))
+    followed = rng.sample(tracks, k=min(15, len(tracks)))
+
+    def stamp(i: int) -> str:
+        return (START - timedelta(days=30 - i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    users = [
+        {
+            "id": LISTENER,
+            "display_name": "Demo listener",
+            "product": "premium",
+            "likes": [{"track_id": t.id, "added_at": stamp(i)} for i, t in enumerate(liked)],
+            "followed_playlists": ["demo-curated"],
+        },
+        {"id": CURATOR, "display_name": "A curator", "product": "premium"},
+    ]
+    data = catalogue.to_sim_catalogue(users=users, default_user=LISTENER)
+    data["playlists"] = [
+        {
+            "id": "demo-mornings",
+            "name": "Bach mornings",
+            "owner_id": LISTENER,
+            "items": [{"track_id": t.id, "added_at": stamp(i)} for i, t in enumerate(own)],
+        },
+        {
+            "id": "demo-curated",
+            "name": "Baroque essentials (curated)",
+            "owner_id": CURATOR,
+            "public": True,
+            "items": [{"track_id": t.id, "added_at": stamp(i)} for i, t in enumerate(followed)],
+        },
+    ]
+    return SimState.from_dict(data)
+
+
+def demo_settings(base: Settings, sim: SpotifySim, data_dir: Path) -> Settings:
+    """The user's settings, pointed at the local Spotify and sized for a fast demo."""
+    return base.model_copy(
+        update={
+            "data_dir": data_dir,
+            "database_url": None,
+            "spotify_client_id": sim.accounts.client_id,
+            "spotify_client_secret": SecretStr(sim.accounts.client_secret),
+            "spotify_api_base": sim.api_base,
+            "spotify_accounts_base": sim.accounts_base,
+            "reccobeats_enabled": True,
+            "reccobeats_base": sim.reccobeats_base,
+            "composer_artist_ids": [BACH_ID],
+            "calls_per_cycle": 2000,
+            "cv_splits": 3,
+            "cv_repeats": 1,
+            "min_ratings": 12,
+            "retrain_after_ratings": 1,
+            "playlist_size": 20,
+            "playlist_min_score": 0.0,
+            "max_per_work": 2,
+        }
+    )
+
+
+Progress = Callable[[str], None]
+
+
+def run_demo(
+    base: Settings,
+    *,
+    cycles: int = 6,
+    seed: int = 0,
+    n_albums: int = 60,
+    data_dir: Path | None = None,
+    progress: Progress = lambda _line: None,
+) -> DemoResult:
+    """Run ``cycles`` cycles against a fresh local Spotify; returns the per-cycle figures."""
+    catalogue = generate_catalogue(n_albums=n_albums, seed=seed, segments_per_track=2)
+    tracks = {t.id: t for t in catalogue.tracks}
+    taste = HiddenTaste.for_catalogue(catalogue, seed=seed)
+    target = data_dir or base.data_dir / "demo"
+    if target.exists():
+        shutil.rmtree(target)
+    result = DemoResult(seed=seed, data_dir=str(target), catalogue_tracks=len(tracks))
+    progress(
+        f"local Spotify with {len(tracks)} generated recordings (audio descriptors simulated); "
+        f"data in {target}"
+    )
+    clock = [START]
+    with SpotifySim(build_world(catalogue, taste, seed=seed), mode="new", validate=False) as sim:
+        settings = demo_settings(base, sim, target)
+        engine = open_database(settings)
+        sessions = session_factory(engine)
+        store = DbTokenStore(sessions)
+        store.save_token_to_cache(sim.issue_token(LISTENER, scope=SCOPE))
+        gateway = SpotifyGateway(settings, store, clock=lambda: clock[0])
+        with httpx.Client(timeout=10) as http:
+            cycle = Cycle(
+                settings, sessions=sessions, spotify=gateway, http_client=http,
+                clock=lambda: clock[0], train_fast=True,
+            )  # fmt: skip
+            _rate_by_hand(sessions, tracks, taste, seed=seed, clock=clock[0])
+            for number in range(1, cycles + 1):
+                clock[0] = START + timedelta(minutes=30 * number)
+                cycle.run_once()
+                figures = _observe(number, sessions, sim, tracks, taste)
+                reaction = react(
+                    _published(sessions, sim), tracks=tracks, taste=taste
+                )
+                for track_id in reaction.like:
+                    sim.state.like(LISTENER, track_id, clock[0] + timedelta(minutes=5))
+                bot = _bot_playlist(sessions)
+                for track_id in reaction.remove:
+                    if bot:
+                        sim.state.remove_from_playlist(bot, track_id)
+                figures.liked, figures.removed = len(reaction.like), len(reaction.remove)
+                result.cycles.append(figures)
+                progress(_line(figures))
+            result.playlist = _playlist_listing(sessions, sim, tracks, taste)
+        engine.dispose()
+    return result
+
+
+def _rate_by_hand(
+    sessions: Any, tracks: dict[str, DemoTrack], taste: HiddenTaste, *, seed: int, clock: datetime
+) -> None:
+    """The listener rates a few tracks they know, low and high, before the first cycle.
+
+    These go in through the same rating events ``bachbot rate`` writes.
+    """
+    rng = random.Random(seed + 1)
+    sample = rng.sample(sorted(tracks), k=min(12, len(tracks)))
+    with transaction(sessions) as session:
+        for track_id in sample:
+            track = tracks[track_id]
+            if session.get(Track, track_id) is None:
+                session.add(Track(id=track_id, name=track.name, is_bach=True, source="demo"))
+                session.flush()
+            add_rating(
+                session=session,
+                track_id=track_id,
+                value=round(taste.score(track)),
+                source="explicit",
+                created_at=clock,
+            )
+
+
+def _bot_playlist(sessions: Any) -> str | None:
+    with sessions() as session:
+        value = get_state(session=session, key="publish.playlist_id")
+    return value if isinstance(value, str) else None
+
+
+def _published(sessions: Any, sim: SpotifySim) -> list[str]:
+    bot = _bot_playlist(sessions)
+    return [] if bot is None else sim.state.playlist_track_ids(bot)
+
+
+def _observe(
+    number: int, sessions: Any, sim: SpotifySim, tracks: dict[str, DemoTrack], taste: HiddenTaste
+) -> CycleFigures:
+    from jobs.publish import promoted_model
+
+    published = _published(sessions, sim)
+    with sessions() as session:
+        ratings = effective_ratings(session=session)
+        model: ModelVersion | None = promoted_model(session=session)
+        known = set(session.scalars(Track.__table__.select().with_only_columns(Track.id)))
+    unrated = [t for t in tracks if t in known and t not in ratings]
+    r2 = None if model is None else (model.metrics or {}).get("r2")
+    return CycleFigures(
+        cycle=number,
+        ratings=len(ratings),
+        model=None if model is None else model.version,
+        model_kind=None if model is None else model.kind,
+        nested_r2=r2 if isinstance(r2, int | float) else None,
+        published=len(published),
+        loved_share=share_loved(published, tracks=tracks, taste=taste),
+        random_share=share_loved(unrated, tracks=tracks, taste=taste),
+        liked=0,
+        removed=0,
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "  –  " if value is None else f"{value:5.0%}"
+
+
+def _line(f: CycleFigures) -> str:
+    r2 = "  –  " if f.nested_r2 is None else f"{f.nested_r2:5.2f}"
+    return (
+        f"cycle {f.cycle}: {f.ratings:3d} ratings | model {f.model_kind or 'none':9s} "
+        f"nested R2 {r2} | published {f.published:2d}, loved {_pct(f.loved_share)} "
+        f"vs random pick {_pct(f.random_share)} | listener liked {f.liked}, removed {f.removed}"
+    )
+
+
+def _playlist_listing(
+    sessions: Any, sim: SpotifySim, tracks: dict[str, DemoTrack], taste: HiddenTaste
+) -> list[dict[str, Any]]:
+    rows = []
+    for track_id in _published(sessions, sim):
+        track = tracks.get(track_id)
+        if track is not None:
+            rows.append(
+                {"track_id": track_id, "name": track.name, "hidden_taste": round(taste.score(track), 1)}
+            )
+    return rows
