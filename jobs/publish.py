@@ -6,9 +6,11 @@ Order of work, each step chosen so a crash at any point is safe:
    description carries :data:`PLAYLIST_MARKER` (created by a run that died
    before recording it); else create it once with ``POST /me/playlists``.  The
    id is committed at once, so no later crash can cause a second playlist.
-2. Observe it: ``GET /playlists/{id}`` for the snapshot id.  Unchanged since
-   our last write means the user did nothing: no items read.  A 404 means the
-   user deleted it: it is recreated once and the status says so.
+2. Observe it: its snapshot id from the sync's fresh ``/me/playlists``
+   listing (no call), else ``GET /playlists/{id}``.  Unchanged since our last
+   write means the user did nothing: no items read.  Missing from the listing
+   (or a 404) means the user deleted it: it is recreated once and the status
+   says so.
 3. If it changed, read the items; tracks we published that the user removed
    by hand become removal ratings before anything is replaced.
 4. Plan the list (:func:`jobs.playlist_plan.plan_playlist`); if it differs
@@ -41,7 +43,14 @@ from jobs.playlist_plan import (
 from service.settings import Settings
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import PlaylistInfo, PlaylistItem, User
-from service.store.models import ModelVersion, Prediction, Publication, Track, utcnow
+from service.store.models import (
+    ModelVersion,
+    Playlist,
+    Prediction,
+    Publication,
+    Track,
+    utcnow,
+)
 from service.store.ratings import add_rating, liked_track_ids, rated_track_ids
 from service.store.state import delete_state, get_state, set_state
 
@@ -107,7 +116,7 @@ def _last_publication(*, session: Session, playlist_id: str) -> Publication | No
 
 def _create(
     *, session: Session, spotify: PlaylistWriter, settings: Settings, now: datetime
-) -> str:
+) -> PlaylistInfo:
     playlist = spotify.create_playlist(
         settings.playlist_name,
         public=settings.playlist_public,
@@ -116,22 +125,38 @@ def _create(
     set_state(session=session, key=PLAYLIST_KEY, value=playlist.id)
     session.commit()
     log.info("created playlist %r (%s)", settings.playlist_name, playlist.id)
-    return playlist.id
+    return playlist
 
 
 def _find_or_create(
     *, session: Session, spotify: PlaylistWriter, settings: Settings, now: datetime
-) -> tuple[str, bool]:
+) -> tuple[PlaylistInfo, bool]:
     me = spotify.me()
     for playlist in spotify.my_playlists():
-        if playlist.owner_id == me.id and (playlist.description or "").startswith(
-            PLAYLIST_MARKER
-        ):
+        if playlist.owner_id == me.id and (playlist.description or "").startswith(PLAYLIST_MARKER):
             set_state(session=session, key=PLAYLIST_KEY, value=playlist.id)
             session.commit()
             log.info("adopted existing playlist %r (%s)", playlist.name, playlist.id)
-            return playlist.id, False
+            return playlist, False
     return _create(session=session, spotify=spotify, settings=settings, now=now), True
+
+
+def _observe(
+    *, session: Session, spotify: PlaylistWriter, playlist_id: str, listing_fresh: bool
+) -> str | None:
+    """The playlist's current snapshot id, or None when the user has deleted it.
+
+    Deleting a playlist on Spotify only unfollows it (its owner can still GET
+    it), so a fresh ``/me/playlists`` listing without it is the real signal; a
+    404 is treated the same way.
+    """
+    if listing_fresh:
+        row = session.get(Playlist, playlist_id)
+        return None if row is None else row.snapshot_id
+    try:
+        return spotify.playlist(playlist_id).snapshot_id
+    except SpotifyNotFound:
+        return None
 
 
 def _stamp(now: datetime) -> str:
@@ -144,36 +169,47 @@ def publish_playlist(
     spotify: PlaylistWriter,
     settings: Settings,
     now: datetime | None = None,
+    listing_fresh: bool = False,
 ) -> PublishReport:
-    """One publish pass; see the module docstring for the order and why."""
+    """One publish pass; see the module docstring for the order and why.
+
+    ``listing_fresh``: a sync has just listed ``/me/playlists`` into the
+    playlists table, so the bot playlist's snapshot id (or its absence, when
+    the user deleted it) is known without another call.
+    """
     now = now or utcnow()
     report = PublishReport()
     playlist_id = get_state(session=session, key=PLAYLIST_KEY)
+    pending = get_state(session=session, key=PENDING_KEY)
+    snapshot: str | None
     if playlist_id is None:
-        playlist_id, report.created = _find_or_create(
+        # Found or made just now: its snapshot is known, and a listing taken
+        # before this pass would not show it yet.
+        found, report.created = _find_or_create(
             session=session, spotify=spotify, settings=settings, now=now
         )
-    report.playlist_id = playlist_id
-    pending = get_state(session=session, key=PENDING_KEY)
-
-    try:
-        info = spotify.playlist(playlist_id)
-    except SpotifyNotFound:
+        playlist_id, snapshot = found.id, found.snapshot_id
+    else:
+        snapshot = _observe(
+            session=session, spotify=spotify, playlist_id=playlist_id, listing_fresh=listing_fresh
+        )
+    if snapshot is None:
         log.warning("playlist %s is gone (deleted by the user?); creating it again", playlist_id)
-        playlist_id = _create(session=session, spotify=spotify, settings=settings, now=now)
+        created = _create(session=session, spotify=spotify, settings=settings, now=now)
+        playlist_id, snapshot = created.id, created.snapshot_id
         set_state(
             session=session,
             key=RECREATED_NOTE,
-            value=f"\"{settings.playlist_name}\" was deleted on Spotify and recreated on "
+            value=f'"{settings.playlist_name}" was deleted on Spotify and recreated on '
             f"{_stamp(now)}",
         )
-        report.recreated, report.playlist_id, pending = True, playlist_id, None
+        report.recreated, pending = True, None
         delete_state(session=session, key=PENDING_KEY)
-        info = spotify.playlist(playlist_id)
+    report.playlist_id = playlist_id
 
     last = _last_publication(session=session, playlist_id=playlist_id)
     liked = liked_track_ids(session=session)
-    if last is not None and not pending and info.snapshot_id == last.snapshot_id:
+    if last is not None and not pending and snapshot == last.snapshot_id:
         current = list(last.track_ids)
     else:
         items = spotify.playlist_items(playlist_id)
@@ -207,7 +243,6 @@ def publish_playlist(
     )
     report.published = len(planned)
 
-    snapshot = info.snapshot_id
     if needs_rewrite(planned=planned, current=current):
         set_state(
             session=session, key=PENDING_KEY, value={"playlist_id": playlist_id, "tracks": planned}

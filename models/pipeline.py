@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtri
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.decomposition import PCA
@@ -31,12 +32,11 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import QuantileTransformer, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 Array = NDArray[np.float64]
@@ -149,18 +149,59 @@ class Reducer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return np.asarray(self.transformer_.transform(X), dtype=float)
 
 
+class MedianImputer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Median imputation plus 0/1 missing indicators, in one numpy pass.
+
+    Same result as ``SimpleImputer(strategy="median", add_indicator=True,
+    keep_empty_features=True)`` (an all-missing column becomes 0), but without
+    its repeated validation copies: scoring 50,000 tracks through eleven
+    pipelines spent most of its time there.  Indicators are added for the
+    columns that had missing values in training.
+    """
+
+    def __init__(self, add_indicator: bool = True) -> None:
+        self.add_indicator = add_indicator
+
+    def fit(self, X: Array, y: Array | None = None) -> MedianImputer:
+        X = np.asarray(X, dtype=float)
+        self.n_features_in_ = X.shape[1]
+        missing = np.isnan(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column
+            median = np.nanmedian(X, axis=0) if len(X) else np.zeros(X.shape[1])
+        self.statistics_ = np.where(np.isnan(median), 0.0, median)
+        self.indicator_columns_ = (
+            np.flatnonzero(missing.any(axis=0)) if self.add_indicator else np.empty(0, int)
+        )
+        return self
+
+    def transform(self, X: Array) -> Array:
+        X = np.asarray(X, dtype=float)
+        missing = np.isnan(X)
+        p = X.shape[1]
+        out = np.empty((X.shape[0], p + self.indicator_columns_.size))
+        np.copyto(out[:, :p], X)
+        np.copyto(out[:, :p], np.broadcast_to(self.statistics_, X.shape), where=missing)
+        out[:, p:] = missing[:, self.indicator_columns_]
+        return out
+
+
 class SkewAwareScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Standardise each column; map strongly skewed ones through their quantiles first.
 
     Spotify's instrumentalness, speechiness and duration pile up at one end, so a
     z-score leaves most tracks squeezed together and a few far out.  Columns whose
     absolute skewness exceeds ``skew_threshold`` (and that have more than two
-    distinct values, which excludes the imputer's 0/1 missing indicators) get a
-    normal-output QuantileTransformer; the rest a StandardScaler.
+    distinct values, which excludes the imputer's 0/1 missing indicators) are
+    mapped to normal scores through their training quantiles (what
+    QuantileTransformer(output_distribution="normal") does, but with
+    ``scipy.special.ndtri`` instead of a per-column ``norm.ppf``, which was the
+    slowest step of training); then every column is standardised.
     """
 
-    def __init__(self, skew_threshold: float = 2.0) -> None:
+    def __init__(self, skew_threshold: float = 2.0, n_quantiles: int = 200) -> None:
         self.skew_threshold = skew_threshold
+        self.n_quantiles = n_quantiles
 
     def fit(self, X: Array, y: Array | None = None) -> SkewAwareScaler:
         X = np.asarray(X, dtype=float)
@@ -169,26 +210,37 @@ class SkewAwareScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         std = X.std(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             skew = np.where(std > 0, (centred**3).mean(axis=0) / std**3, 0.0)
-        distinct = np.array([len(np.unique(X[:, j])) for j in range(X.shape[1])])
-        self.skewed_ = np.flatnonzero((np.abs(skew) > self.skew_threshold) & (distinct > 2))
-        self.quantile_: QuantileTransformer | None = None
-        if self.skewed_.size:
-            self.quantile_ = QuantileTransformer(
-                n_quantiles=max(2, min(1000, X.shape[0])), output_distribution="normal"
-            ).fit(X[:, self.skewed_])
-        self.standard_ = StandardScaler().fit(self._quantiled(X))
+        lowest, highest = X.min(axis=0), X.max(axis=0)
+        more_than_two = ((lowest < X) & (highest > X)).any(axis=0)
+        self.skewed_ = np.flatnonzero((np.abs(skew) > self.skew_threshold) & more_than_two)
+        levels = np.linspace(0.0, 1.0, max(2, min(self.n_quantiles, X.shape[0])))
+        self.references_ = levels
+        self.quantiles_ = np.quantile(X[:, self.skewed_], levels, axis=0)
+        mapped = self._quantiled(X)
+        self.mean_ = mapped.mean(axis=0)
+        spread = mapped.std(axis=0)
+        self.scale_ = np.where(spread > 0, spread, 1.0)
         return self
 
     def _quantiled(self, X: Array) -> Array:
-        if self.quantile_ is None:
-            return X
         out = X.copy()
-        out[:, self.skewed_] = self.quantile_.transform(X[:, self.skewed_])
+        bound = 1e-7
+        for k, j in enumerate(self.skewed_):
+            q = self.quantiles_[:, k]
+            # Average of the forward and backward interpolation, as sklearn does, so
+            # tied values (a repeated median) map to the middle of their quantile run.
+            u = 0.5 * (
+                np.interp(X[:, j], q, self.references_)
+                - np.interp(-X[:, j], -q[::-1], -self.references_[::-1])
+            )
+            out[:, j] = ndtri(np.clip(u, bound, 1 - bound))
         return out
 
     def transform(self, X: Array) -> Array:
-        X = np.asarray(X, dtype=float)
-        return np.asarray(self.standard_.transform(self._quantiled(X)), dtype=float)
+        out = self._quantiled(np.asarray(X, dtype=float))
+        out -= self.mean_
+        out /= self.scale_
+        return out
 
 
 @dataclass(frozen=True)
@@ -272,7 +324,7 @@ def build_pipeline(*, reducer: ReducerKind = "lda", seed: int = 0, max_iter: int
         [
             (
                 "impute",
-                SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                MedianImputer(),
             ),
             ("scale", SkewAwareScaler()),
             ("reduce", Reducer(kind=reducer)),
@@ -283,7 +335,7 @@ def build_pipeline(*, reducer: ReducerKind = "lda", seed: int = 0, max_iter: int
 
 def _preprocess() -> list[tuple[str, Any]]:
     return [
-        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+        ("impute", MedianImputer()),
         ("scale", SkewAwareScaler()),
     ]
 
@@ -303,12 +355,12 @@ def baselines(*, seed: int = 0, n_train: int = 100) -> dict[str, Pipeline]:
             [
                 (
                     "impute",
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    MedianImputer(),
                 ),
                 (
                     "model",
                     HistGradientBoostingRegressor(
-                        max_iter=50, min_samples_leaf=5, random_state=seed
+                        max_iter=50, max_depth=3, min_samples_leaf=5, random_state=seed
                     ),
                 ),
             ]

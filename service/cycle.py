@@ -65,6 +65,10 @@ class CycleReport:
     def by_job(self) -> dict[str, JobOutcome]:
         return {o.job: o for o in self.outcomes}
 
+    def succeeded(self, job: str) -> bool:
+        outcome = self.by_job().get(job)
+        return outcome is not None and outcome.status == "ok"
+
 
 class Cycle:
     """The jobs of one cycle with the session factory, gateway and settings they share."""
@@ -161,7 +165,11 @@ class Cycle:
         step(
             "publish",
             lambda s: publish_playlist(
-                session=s, spotify=spotify, settings=settings, now=self.clock()
+                session=s,
+                spotify=spotify,
+                settings=settings,
+                now=self.clock(),
+                listing_fresh=report.succeeded("sync"),
             ),
             uses_spotify=True,
         )

@@ -14,7 +14,8 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.ratings import import_ratings, parse_ratings_csv, rate_track
+from jobs.rating_input import parse_ratings_csv
+from jobs.ratings import import_ratings, rate_track
 from jobs.sync import SyncReport, render_sync_report, sync_library
 from service.cli import settings_of
 from service.errors import ConfigError

@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from jobs.rating_input import ImportRejected, RatingLine
 from jobs.ratings import (
-    ImportRejected,
-    RatingLine,
     import_ratings,
     rate_track,
     record_removals,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.ratings import (
+from jobs.rating_input import (
     ImportRejected,
     RatingLine,
     parse_rating,
