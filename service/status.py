@@ -87,13 +87,32 @@ def collect_status(*, engine: Engine, settings: Settings) -> dict[str, Any]:
         },
         "bot_playlist_id": state.get("publish.playlist_id"),
         "providers": {
-            key.removeprefix("provider."): value
+            key.removeprefix("provider."): _provider_text(value)
             for key, value in state.items()
             if key.startswith("provider.")
         },
-        "notes": [str(v) for k, v in sorted(state.items()) if k.startswith("note.")],
+        "notes": [str(v) for k, v in sorted(state.items()) if k.startswith("note.")]
+        + _model_notes(model, settings),
         "unreadable_playlists": unreadable,
     }
+
+
+def _provider_text(value: Any) -> str:
+    if isinstance(value, dict):
+        reason = value.get("reason") or value
+        since = value.get("since")
+        return f"{reason}" + (f" (since {since})" if since else "")
+    return str(value)
+
+
+def _model_notes(model: ModelVersion | None, settings: Settings) -> list[str]:
+    if model is not None and model.kind == "coldstart":
+        return [
+            f"fewer than {settings.min_ratings} ratings so far: bachbot ranks new recordings by "
+            "their similarity to your top-rated tracks until it has enough to train its model "
+            "(like or rate more tracks to get there sooner)"
+        ]
+    return []
 
 
 def render_status_text(snapshot: dict[str, Any]) -> str:
