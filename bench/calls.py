@@ -48,6 +48,7 @@ from service.spotify.auth import SCOPE
 from service.spotify.errors import SpotifyRestricted
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SimState, SpotifySim
+from service.spotify_sim.state import make_id
 from service.store.db import open_database, session_factory, transaction
 from service.store.models import Playlist, Track
 from service.store.ratings import add_rating, liked_track_ids
@@ -89,6 +90,11 @@ QUICK_LARGE = LibraryShape(
 )
 
 
+def own_playlist_id(i: int) -> str:
+    """Spotify-shaped ids: spotipy refuses anything else before sending a request."""
+    return make_id(f"bench-own-{i}")
+
+
 def stamp(i: int) -> str:
     return (START - timedelta(days=60) + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -97,8 +103,8 @@ def build_state(catalogue: DemoCatalogue, shape: LibraryShape, *, seed: int) -> 
     rng = random.Random(seed)
     ids = [t.id for t in catalogue.tracks]
     likes = rng.sample(ids, k=min(shape.likes, len(ids)))
-    own = [f"bench-own-{i}" for i in range(shape.own)]
-    followed = [f"bench-followed-{i}" for i in range(shape.followed)]
+    own = [own_playlist_id(i) for i in range(shape.own)]
+    followed = [make_id(f"bench-followed-{i}") for i in range(shape.followed)]
     users = [
         {
             "id": LISTENER,
@@ -388,7 +394,7 @@ def run_calls(
             for i, track_id in enumerate(fresh):
                 world.sim.state.like(LISTENER, track_id, world.clock[0] + timedelta(minutes=i + 1))
             rows += measure_scenario(world, "5 new likes", target=1.1, section=section)
-            own = "bench-own-0"
+            own = own_playlist_id(0)
             in_own = set(world.sim.state.playlist_track_ids(own))
             extra = next(t.id for t in catalogue.tracks if t.id not in in_own)
             world.sim.state.add_to_playlist(own, extra, added_at=world.clock[0])

@@ -55,7 +55,7 @@ def main() -> None:
     if model is not None and args.score:
         X, _ = matrix(args.score, args.width)
         start = time.perf_counter()
-        scores, spread = score(model, X)
+        score(model, X)
         took = time.perf_counter() - start
         print(
             f"score {args.score} tracks with {1 + len(model.fold_models)} pipelines: {took:.2f} s"

@@ -5,7 +5,9 @@ schema version, in chunks, and each chunk is committed as soon as it is stored,
 so an interrupted run loses at most one chunk and a second run fetches nothing.
 
 Degrading, not failing: a provider that errors is skipped for this cycle and
-the others still run.  ``spotify_audio``'s first 403 is permanent for this app
+the others still run.  The exception is Spotify's rate limit, which is per
+app: it ends the job so the job runner pauses every Spotify job until the
+time Spotify named.  ``spotify_audio``'s first 403 is permanent for this app
 (Spotify closed audio-features to apps created after Nov 2024): it is stored as
 ``provider.spotify_audio.unavailable`` and the provider is not built again.
 Each provider's failure is logged once when it starts and once when it ends.
@@ -26,7 +28,7 @@ from models.features.metadata import MetadataProvider
 from models.features.reccobeats import ReccoBeatsProvider
 from models.features.spotify_audio import AudioSource, SpotifyAudioProvider
 from service.settings import Settings
-from service.spotify.errors import SpotifyError, SpotifyRestricted
+from service.spotify.errors import SpotifyError, SpotifyRateLimited, SpotifyRestricted
 from service.store.features import save_features, tracks_for_features, tracks_missing_features
 from service.store.models import utcnow
 from service.store.state import delete_state, get_state, set_state
@@ -203,6 +205,11 @@ def _run_one(*, session: Session, provider: FeatureProvider, report: FeaturesRep
         session.commit()
         report.skipped[provider.name] = str(err)
         report.retry_after_s = max(report.retry_after_s or 0.0, err.retry_after_s)
+    except SpotifyRateLimited:
+        # Spotify's limit is per app, not per endpoint: the job runner must pause
+        # every Spotify job until resume_at, so this one is not swallowed here.
+        session.rollback()
+        raise
     except (FeatureProviderError, SpotifyError) as err:
         session.rollback()
         _note_failure(session=session, name=provider.name, err=err)

@@ -434,7 +434,8 @@ class TasteModel:
     """A trained model as bachbot keeps it: the final fit plus the outer-fold fits.
 
     ``final`` (refit on every rating) gives the score; the spread of the
-    outer-fold models' predictions gives the uncertainty, i.e. how much the
+    outer-fold models' predictions (first repeat: k models that together saw
+    every rating k-1 times) gives the uncertainty, i.e. how much the
     answer depends on which ratings the model happened to see.  Scores are
     clipped to the range of ratings it learnt from, so a track unlike anything
     rated cannot be predicted as an 11.

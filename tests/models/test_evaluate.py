@@ -86,7 +86,7 @@ def test_trained_model_scores_with_uncertainty_from_outer_fold_models() -> None:
     X, y = taste_data(45)
     result = train_model(X, y, options=QUICK, columns=list("abcdef"))
     scores, spread = score(result.model, X[:5])
-    assert len(result.model.fold_models) == QUICK.outer_splits * QUICK.outer_repeats
+    assert len(result.model.fold_models) == QUICK.outer_splits
     assert scores.shape == spread.shape == (5,)
     assert (spread >= 0).all() and spread.max() > 0
     assert (scores >= y.min()).all() and (scores <= y.max()).all()

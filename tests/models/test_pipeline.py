@@ -106,3 +106,25 @@ def test_score_refuses_a_matrix_with_other_columns() -> None:
     model = fit_coldstart(np.ones((3, 2)), np.array([1.0, 5.0, 9.0]), columns=("a", "b"))
     with pytest.raises(ValueError, match="expects 2 columns"):
         score(model, np.ones((4, 3)))
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        [1.0, np.nan, 3.0, 4.0],  # one missing: median + indicator
+        [np.nan] * 4,  # provider block absent: zeros + indicator
+        [2.0, 2.0, 5.0, 1.0],  # complete: no indicator
+    ],
+)
+def test_median_imputer_matches_sklearns_simple_imputer(column: list[float]) -> None:
+    from sklearn.impute import SimpleImputer
+
+    from models.pipeline import MedianImputer
+
+    X = np.column_stack([np.arange(4.0), column])
+    ours = MedianImputer().fit(X).transform(X)
+    with quiet_fit():
+        theirs = SimpleImputer(
+            strategy="median", add_indicator=True, keep_empty_features=True
+        ).fit_transform(X)
+    np.testing.assert_array_equal(ours, theirs)

@@ -1,0 +1,302 @@
+"""Wall time and peak RSS of one full cycle as the library grows.
+
+For each size (known Bach tracks: 0 = the empty baseline, 1k, 10k, 50k):
+
+1. a template library is built once through the product (a demo catalogue
+   synced, described and a model trained on 100 ratings, 5x2 outer folds);
+2. a fresh database is filled directly (bulk inserts): ``size`` tracks cloned
+   from the template with their feature rows, 300 explicit ratings, the
+   template's promoted model; the local Spotify knows the same tracks;
+3. one warm-up cycle runs in this process (first listing, first publish,
+   scores for all tracks), untimed;
+4. ``new`` new tracks appear in a playlist of the user's, and the measured
+   cycle (sync, features, score, publish; training is not due) runs in a
+   fresh interpreter (:mod:`bench.cycle_child`) so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from bench.calls import START
+from bench.report import Row
+from bench.world import (
+    LISTENER,
+    base_settings,
+    database,
+    settings_to_json,
+    sim_settings,
+)
+from models.catalogue_demo import BACH_ID, DemoCatalogue, generate_catalogue
+from service.cycle import TRAIN_MARK_KEY, Cycle
+from service.settings import Settings
+from service.spotify.auth import SCOPE
+from service.spotify.gateway import SpotifyGateway
+from service.spotify_sim import SimState, SpotifySim
+from service.spotify_sim.state import make_id
+from service.store.db import open_database, session_factory, transaction
+from service.store.models import Feature, ModelVersion, Rating, Track
+from service.store.ratings import add_rating
+from service.store.state import set_state
+from service.store.tokens import DbTokenStore
+
+SIZES = (1_000, 10_000, 50_000)
+QUICK_SIZES = (200, 600)
+NEW_TRACKS = 500
+QUICK_NEW = 50
+RATED = 300
+TEMPLATE_RATINGS = 100
+TARGET_SECONDS = 3.0
+TARGET_RSS_MB = 300.0
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Template:
+    """A library built through the product, to be cloned at any size."""
+
+    catalogue: DemoCatalogue
+    tracks: list[dict[str, Any]]
+    features: dict[str, list[dict[str, Any]]]
+    model: dict[str, Any]
+
+
+def build_template(folder: Path, *, quick: bool, seed: int, progress: Progress) -> Template:
+    """Sync a demo catalogue, describe it and train a model, all through ``Cycle``."""
+    from bench.calls import LibraryShape, build_state
+
+    catalogue = generate_catalogue(n_albums=12 if quick else 60, seed=seed, segments_per_track=1)
+    shape = LibraryShape(n_albums=0, own=0, own_len=0, followed=0, followed_len=0, likes=0)
+    with SpotifySim(build_state(catalogue, shape, seed=seed), mode="new", validate=False) as sim:
+        settings = sim_settings(
+            base_settings(folder), sim, data_dir=folder,
+            database_url=f"sqlite:///{folder / 'template.db'}", calls_per_cycle=2000,
+        )  # fmt: skip
+        engine = open_database(settings)
+        sessions = session_factory(engine)
+        store = DbTokenStore(sessions)
+        store.save_token_to_cache(sim.issue_token(LISTENER, scope=SCOPE))
+        rng = random.Random(seed)
+        with transaction(sessions) as session:
+            for track in rng.sample(catalogue.tracks, k=min(TEMPLATE_RATINGS, len(catalogue.tracks))):
+                session.add(Track(id=track.id, name=track.name, is_bach=True, source="bench"))
+                session.flush()
+                add_rating(session=session, track_id=track.id, value=rng.randint(1, 10),
+                           source="explicit", created_at=START)  # fmt: skip
+        gateway = SpotifyGateway(settings, store, clock=lambda: START)
+        with httpx.Client(timeout=30) as http:
+            cycle = Cycle(settings, sessions=sessions, spotify=gateway, http_client=http,
+                          clock=lambda: START, train_fast=True)  # fmt: skip
+            report = cycle.run_once()
+        progress(f"  template: {[(o.job, o.status) for o in report.outcomes]}")
+        with sessions() as session:
+            tracks = [
+                {c.name: getattr(t, c.name) for c in Track.__table__.columns}
+                for t in session.scalars(select(Track).where(Track.is_bach.is_(True)))
+            ]
+            features: dict[str, list[dict[str, Any]]] = {}
+            for row in session.scalars(select(Feature)):
+                features.setdefault(row.track_id, []).append(
+                    {"provider": row.provider, "schema_version": row.schema_version,
+                     "values": row.values}
+                )  # fmt: skip
+            model_row = session.scalars(
+                select(ModelVersion).where(ModelVersion.promoted.is_(True))
+            ).one()
+            model = {
+                c.name: getattr(model_row, c.name)
+                for c in ModelVersion.__table__.columns
+                if c.name != "id"
+            }
+        engine.dispose()
+    tracks = [t for t in tracks if features.get(t["id"])]
+    return Template(catalogue, tracks, features, model)
+
+
+def _known_id(i: int) -> str:
+    return make_id(f"bench-known-{i}")
+
+
+def _new_id(i: int) -> str:
+    return make_id(f"bench-new-{i}")
+
+
+def sim_state(template: Template, *, size: int, new: int) -> tuple[SimState, str]:
+    """The local Spotify for one size: the known tracks, the new ones, and a user playlist."""
+    state = SimState()
+    state.add_artist("Johann Sebastian Bach", id=BACH_ID)
+    performer = state.add_artist("Bench Ensemble")
+    state.add_user(LISTENER)
+    known_album = state.add_album("Known recordings", artist_ids=[performer])
+    new_album = state.add_album("New recordings", artist_ids=[performer])
+    demo = {t.id: t for t in template.catalogue.tracks}
+    for i in range(size):
+        t = template.tracks[i % len(template.tracks)]
+        state.add_track(t["name"], id=_known_id(i), album_id=known_album,
+                        artist_ids=[BACH_ID, performer])  # fmt: skip
+    for i in range(new):
+        t = template.tracks[i % len(template.tracks)]
+        source = demo.get(t["id"])
+        state.add_track(
+            t["name"], id=_new_id(i), album_id=new_album, artist_ids=[BACH_ID, performer],
+            reccobeats=source.reccobeats if source else None,
+        )  # fmt: skip
+    playlist = state.add_playlist(owner=LISTENER, name="New finds", id=make_id("bench-new-finds"))
+    return state, playlist
+
+
+def populate(session: Session, template: Template, *, size: int, rated: int, seed: int) -> None:
+    """Bulk-insert ``size`` known tracks with features, ``rated`` ratings and the model."""
+    rng = random.Random(seed)
+    when = START - timedelta(days=1)
+    for start in range(0, size, 5000):
+        tracks, features = [], []
+        for i in range(start, min(size, start + 5000)):
+            t = template.tracks[i % len(template.tracks)]
+            new_id = _known_id(i)
+            tracks.append({**t, "id": new_id, "first_seen_at": when, "updated_at": when})
+            features += [
+                {**f, "track_id": new_id, "fetched_at": when} for f in template.features[t["id"]]
+            ]
+        session.execute(insert(Track), tracks)
+        session.execute(insert(Feature), features)
+    ratings = [
+        {"track_id": _known_id(i), "value": rng.randint(1, 10), "source": "explicit",
+         "created_at": when}
+        for i in range(min(rated, size))
+    ]  # fmt: skip
+    if ratings:
+        session.execute(insert(Rating), ratings)
+    session.execute(
+        insert(ModelVersion),
+        [{**template.model, "promoted": True, "created_at": when, "promoted_at": when}],
+    )
+    newest = session.scalar(select(func.max(Rating.id))) or 0
+    set_state(session=session, key=TRAIN_MARK_KEY, value=newest)
+
+
+def measure_size(
+    template: Template, *, backend: str, folder: Path, size: int, new: int, seed: int,
+    progress: Progress,
+) -> dict[str, Any]:  # fmt: skip
+    """Prepare one world of ``size`` known tracks, warm it up, measure one cycle in a child."""
+    state, new_finds = sim_state(template, size=size, new=new)
+    data_dir = folder / f"cycle_{size}"
+    with database(backend, folder, f"cycle_{size}") as url, SpotifySim(
+        state, mode="new", validate=False
+    ) as sim:
+        settings = sim_settings(base_settings(data_dir), sim, data_dir=data_dir, database_url=url)
+        engine = open_database(settings)
+        sessions = session_factory(engine)
+        store = DbTokenStore(sessions)
+        store.save_token_to_cache(sim.issue_token(LISTENER, scope=SCOPE))
+        with transaction(sessions) as session:
+            populate(session, template, size=size, rated=RATED, seed=seed)
+        clock = [START + timedelta(minutes=30)]
+        gateway = SpotifyGateway(settings, store, clock=lambda: clock[0])
+        with httpx.Client(timeout=30) as http:
+            warm = Cycle(settings, sessions=sessions, spotify=gateway, http_client=http,
+                         clock=lambda: clock[0]).run_once()  # fmt: skip
+        engine.dispose()
+        failed = {o.job: o.error for o in warm.outcomes if o.status != "ok"}
+        if failed:
+            progress(f"  warm-up at {size}: {failed}")
+        for i in range(new):
+            state.add_to_playlist(new_finds, _new_id(i), added_at=clock[0])
+        sim.reset_calls()
+        result = _child(settings, clock=START + timedelta(minutes=60), folder=data_dir)
+        result["sim_calls"] = dict(sim.calls)
+    result["size"], result["new"], result["backend"] = size, new, backend
+    return result
+
+
+def _child(settings: Settings, *, clock: Any, folder: Path) -> dict[str, Any]:
+    spec = {"settings": settings_to_json(settings), "clock": clock.isoformat()}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "spec.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cycle_child", str(path)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"measured cycle failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_cycles(
+    backend: str, folder: Path, template: Template, *, quick: bool, seed: int, progress: Progress
+) -> tuple[list[Row], list[dict[str, Any]]]:
+    """The empty baseline and every size on ``backend``; rows and the raw results."""
+    sizes = QUICK_SIZES if quick else SIZES
+    new = QUICK_NEW if quick else NEW_TRACKS
+    section = f"cycle/{backend}"
+    empty = measure_size(template, backend=backend, folder=folder, size=0, new=0, seed=seed,
+                         progress=progress)  # fmt: skip
+    progress(f"  {section}: empty cycle {empty['seconds']:.2f} s, {empty['rss_peak_mb']:.0f} MB")
+    results = [empty]
+    rows: list[Row] = []
+    previous = empty
+    for size in sizes:
+        result = measure_size(template, backend=backend, folder=folder, size=size, new=new,
+                              seed=seed, progress=progress)  # fmt: skip
+        results.append(result)
+        last = size == sizes[-1]
+        step = "empty cycle" if previous is empty else f"{previous['size']:,} known"
+        label = f"{size:,} known + {new} new"
+        growth = "" if previous is empty else f"{size / previous['size']:.0f}x the tracks; "
+        steps = ", ".join(f"{k} {v:.2f}" for k, v in result["steps"].items() if v is not None)
+        errors = f"; errors: {result['errors']}" if result["errors"] else ""
+        rows.append(Row(
+            section, f"cycle wall time, {label}", result["seconds"], "s",
+            target=TARGET_SECONDS if last else None, compare="<", baseline=previous["seconds"],
+            baseline_name=step, note=f"{growth}steps (s): {steps}{errors}", details=result,
+        ))  # fmt: skip
+        rows.append(Row(
+            section, f"cycle peak RSS, {label}", result["rss_peak_mb"], "MB",
+            target=TARGET_RSS_MB if last else None, compare="<", baseline=previous["rss_peak_mb"],
+            baseline_name=step,
+            note=f"RSS after imports and opening the database: {result['rss_floor_mb']:.0f} MB",
+        ))  # fmt: skip
+        progress(
+            f"  {section}: {label}: {result['seconds']:.2f} s, {result['rss_peak_mb']:.0f} MB "
+            f"({steps})"
+        )
+        previous = result
+    first = results[1]
+    for result in results[2:]:
+        rows.append(Row(
+            section, f"time growth {first['size']:,} -> {result['size']:,} known",
+            result["seconds"] / first["seconds"], "x",
+            note=f"tracks grew {result['size'] / first['size']:.0f}x (linear would be that); "
+            f"RSS grew {result['rss_peak_mb'] / first['rss_peak_mb']:.2f}x",
+        ))  # fmt: skip
+    return rows, results
+
+
+def main() -> None:  # pragma: no cover - manual use
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        template = build_template(folder / "template", quick=True, seed=0, progress=print)
+        rows, _ = run_cycles("sqlite", folder, template, quick=True, seed=0, progress=print)
+    from bench.report import render_table
+
+    print(render_table(rows))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

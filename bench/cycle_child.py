@@ -1,0 +1,69 @@
+"""One measured cycle in a fresh interpreter, so its peak RSS is its own.
+
+    python -m bench.cycle_child SPEC.json
+
+The parent (:mod:`bench.cycle`) prepared the database and runs the local
+Spotify; this process imports what the daemon imports, opens the database,
+runs ``Cycle.run_once`` once and prints one JSON line: wall time, the seconds
+of each step (from the job-run record), and the peak RSS before and after the
+cycle (``ru_maxrss`` of this process only).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def run(spec: dict[str, Any]) -> dict[str, Any]:
+    started_imports = time.perf_counter()
+    import httpx
+
+    from bench.world import settings_from_json
+    from service.cycle import Cycle
+    from service.spotify.gateway import SpotifyGateway
+    from service.store.db import open_database, session_factory
+    from service.store.tokens import DbTokenStore
+
+    settings = settings_from_json(spec["settings"])
+    now = datetime.fromisoformat(spec["clock"])
+    engine = open_database(settings)
+    sessions = session_factory(engine)
+    gateway = SpotifyGateway(settings, DbTokenStore(sessions), clock=lambda: now)
+    setup_s = time.perf_counter() - started_imports
+    floor = peak_rss_mb()
+    with httpx.Client(timeout=30) as http:
+        cycle = Cycle(settings, sessions=sessions, spotify=gateway, http_client=http, clock=lambda: now)
+        started = time.perf_counter()
+        report = cycle.run_once()
+        seconds = time.perf_counter() - started
+    engine.dispose()
+    return {
+        "seconds": seconds,
+        "setup_seconds": setup_s,
+        "rss_floor_mb": floor,
+        "rss_peak_mb": peak_rss_mb(),
+        "steps": {o.job: o.counts.get("seconds") for o in report.outcomes},
+        "status": {o.job: o.status for o in report.outcomes},
+        "errors": {o.job: o.error for o in report.outcomes if o.error},
+        "scored": next((o.counts.get("scored") for o in report.outcomes if o.job == "score"), None),
+        "spotify_calls": dict(gateway.calls),
+    }
+
+
+def main() -> None:
+    spec = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    print(json.dumps(run(spec)))
+
+
+if __name__ == "__main__":
+    main()
