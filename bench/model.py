@@ -1,65 +1,168 @@
-"""Training and scoring times of the taste model, printed (not asserted).
+"""Training and scoring cost of the taste model on matrices shaped like the real one.
 
-    python -m bench.model [--sizes 100,1000] [--score 50000] [--jobs 2]
+    python -m bench.model [--sizes 100,1000] [--score 50000]
 
-Uses the synthetic seed-like generator widened to the feature matrix's column
-count (the DB matrix has more columns than the seed's 35, most of them NaN when
-audio features are unavailable), with the default settings' nested CV
-(5-fold x 2 outer, 3-fold inner, default grid).  The issue's targets: 100
-ratings < 10 s, 1,000 < 60 s on two cores; scoring 50,000 tracks well under 1 s.
+The synthetic matrix has ``models.matrix.FEATURE_SCHEMA``'s 139 columns with
+the blocks a new Spotify app really sees: the Spotify-only audio columns
+(duration, time signature, segment means) all missing, the ReccoBeats columns
+present for 85 % of the tracks (missing as a block for the rest), the
+metadata flags sparse and present; ratings are whole numbers 1-10 driven by a
+few of those columns plus noise.  Training uses ``jobs.train.model_options``
+with the default settings (nested CV 5x2 outer, 3 inner, the default grid,
+``train_jobs`` = 2), exactly what the train job runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from models.datasets.make_seed_like import generate
+from bench.report import Row
 from models.evaluate import train_model
+from models.features.reccobeats import ReccoBeatsProvider
 from models.matrix import FEATURE_SCHEMA
-from models.pipeline import Array, ModelOptions, score
+from models.pipeline import Array, TasteModel, score
+
+TRAIN_TARGETS: dict[int, float] = {100: 10.0, 1_000: 60.0}
+SCORE_TARGET_S = 0.5
+Progress = Callable[[str], None]
 
 
-def matrix(n: int, width: int) -> tuple[Array, Array]:
-    """Seed-like descriptors in the first 35 columns, the rest mostly missing."""
-    _, rows = generate(n=n)
-    data = np.array(rows, dtype=float)
-    X, y = data[:, :-1], data[:, -1]
-    rng = np.random.default_rng(0)
-    extra = rng.normal(size=(n, max(0, width - X.shape[1])))
-    extra[rng.uniform(size=extra.shape) < 0.7] = np.nan
-    return np.hstack([X, extra]), y
+def synthetic_matrix(n: int, *, seed: int = 0) -> tuple[Array, Array]:
+    """``n`` rows shaped like the feature matrix of a new app (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    columns = FEATURE_SCHEMA.columns
+    X = np.full((n, len(columns)), np.nan)
+    recco = set(ReccoBeatsProvider.columns)
+    has_recco = rng.uniform(size=n) < 0.85
+    for j, name in enumerate(columns):
+        block, _, column = name.partition(".")
+        if block == "audio":
+            if column in recco:
+                X[has_recco, j] = rng.normal(size=int(has_recco.sum()))
+        elif column.count(".") == 1:  # group / form / instrumentation flags
+            X[:, j] = (rng.uniform(size=n) < 0.08).astype(float)
+        else:
+            X[:, j] = rng.normal(size=n)
+            X[rng.uniform(size=n) < 0.1, j] = np.nan
+    present = ~np.isnan(X).any(axis=0)
+    signal = np.nan_to_num(X[:, present][:, :6]) @ rng.normal(size=min(6, int(present.sum())))
+    audio = np.nan_to_num(X[:, [j for j, c in enumerate(columns) if c == "audio.energy"]])
+    y = np.clip(np.rint(5.5 + 1.5 * signal + audio.sum(axis=1) + rng.normal(size=n)), 1, 10)
+    return X, y
+
+
+def default_options() -> Any:
+    from jobs.train import model_options
+    from service.settings import Settings
+
+    return model_options(Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+def time_training(n: int, *, options: Any, seed: int = 0) -> tuple[float, TasteModel]:
+    X, y = synthetic_matrix(n, seed=seed)
+    started = time.perf_counter()
+    result = train_model(X, y, options=options, columns=FEATURE_SCHEMA.columns)
+    return time.perf_counter() - started, result.model
+
+
+def time_scoring(model: TasteModel, n: int, *, seed: int = 1, repeats: int = 3) -> float:
+    """Best of ``repeats`` runs of :func:`models.pipeline.score` on ``n`` rows."""
+    X, _ = synthetic_matrix(n, seed=seed)
+    best = math.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        score(model, X)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def run_model(
+    *,
+    train_sizes: Sequence[int],
+    score_n: int,
+    budget_s: float,
+    progress: Progress,
+    section: str = "model",
+) -> tuple[list[Row], TasteModel | None]:
+    """Training time per size (skipping sizes the budget cannot hold) and scoring throughput."""
+    options = default_options()
+    rows: list[Row] = []
+    model: TasteModel | None = None
+    timings: dict[int, float] = {}
+    spent = 0.0
+    for n in sorted(train_sizes):
+        estimate = _estimate(timings, n)
+        if estimate is not None and spent + estimate > budget_s:
+            rows.append(Row(
+                section, f"train {n:,} ratings (nested CV, default grid)", None, "s",
+                target=TRAIN_TARGETS.get(n), compare="<",
+                note=f"not run: estimated {estimate:.0f} s from the smaller sizes' growth, "
+                f"over this run's training budget ({budget_s - spent:.0f} s left of "
+                f"{budget_s:.0f} s); run `python -m bench --only train --train-sizes {n}`",
+                details={"estimated_s": round(estimate, 1)},
+            ))  # fmt: skip
+            progress(f"  train {n}: skipped (estimated {estimate:.0f} s)")
+            continue
+        took, fitted = time_training(n, options=options)
+        spent += took
+        if model is None:
+            model = fitted
+        previous = max((m for m in timings if m < n), default=None)
+        timings[n] = took
+        rows.append(Row(
+            section, f"train {n:,} ratings (nested CV, default grid)", took, "s",
+            target=TRAIN_TARGETS.get(n), compare="<",
+            baseline=None if previous is None else timings[previous],
+            baseline_name="" if previous is None else f"{previous:,} ratings",
+            note=f"{options.outer_splits}x{options.outer_repeats} outer, "
+            f"{options.inner_splits} inner, {len(options.param_grid()[0]['reduce__kind'])} "
+            f"reducers, n_jobs={options.n_jobs}; chosen {fitted.params}"
+            + ("" if previous is None else f"; ratings grew {n / previous:.0f}x"),
+        ))  # fmt: skip
+        progress(f"  train {n}: {took:.1f} s")
+    if model is not None and score_n:
+        took = time_scoring(model, score_n)
+        pipelines = 1 + len(model.fold_models)
+        rows.append(Row(
+            section, f"score {score_n:,} tracks: predict only", took, "s",
+            target=SCORE_TARGET_S, compare="<",
+            note=f"{score_n / took:,.0f} tracks/s; {pipelines} pipelines (final + fold "
+            "models for the uncertainty); best of 3",
+        ))  # fmt: skip
+        progress(f"  score {score_n}: {took:.3f} s")
+    return rows, model
+
+
+def _estimate(timings: dict[int, float], n: int) -> float | None:
+    """Time for ``n`` extrapolated from the two largest measured sizes (power law)."""
+    if len(timings) < 2:
+        return None
+    (a, ta), (b, tb) = sorted(timings.items())[-2:]
+    exponent = max(1.0, math.log(tb / ta) / math.log(b / a))
+    return tb * (n / b) ** exponent
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100,1000")
     parser.add_argument("--score", type=int, default=50_000)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--width", type=int, default=len(FEATURE_SCHEMA.columns))
+    parser.add_argument("--budget", type=float, default=3600.0)
     args = parser.parse_args()
-    options = ModelOptions(n_jobs=args.jobs)
-    model = None
-    for n in (int(s) for s in args.sizes.split(",")):
-        X, y = matrix(n, args.width)
-        start = time.perf_counter()
-        result = train_model(X, y, options=options, columns=[f"c{i}" for i in range(X.shape[1])])
-        took = time.perf_counter() - start
-        print(
-            f"train {n:>5} ratings x {X.shape[1]} features: {took:6.1f} s  "
-            f"(nested R2 {result.score:.3f}, chosen {result.model.params})"
-        )
-        model = result.model
-    if model is not None and args.score:
-        X, _ = matrix(args.score, args.width)
-        start = time.perf_counter()
-        score(model, X)
-        took = time.perf_counter() - start
-        print(
-            f"score {args.score} tracks with {1 + len(model.fold_models)} pipelines: {took:.2f} s"
-        )
+    from bench.report import render_table
+
+    rows, _ = run_model(
+        train_sizes=[int(s) for s in args.sizes.split(",")],
+        score_n=args.score,
+        budget_s=args.budget,
+        progress=print,
+    )
+    print(render_table(rows))
 
 
 if __name__ == "__main__":

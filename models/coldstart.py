@@ -7,7 +7,9 @@ mean the same thing before and after the first trained model:
 
     score = base + (rating of nearest favourite - base) * similarity
 
-where ``base`` is the mean given rating and ``similarity`` = exp(-d^2 / 2h^2) in
+where ``base`` is the mean given rating, but no higher than the middle of the
+1-10 scale (a new user's ratings are mostly likes, all 8s: with base 8 every
+track would score 8 and the ranking would mean nothing), and ``similarity`` = exp(-d^2 / 2h^2) in
 standardised feature space (h: median distance among the rated tracks).  A track
 identical to a favourite gets that favourite's rating, a track unlike all of them
 the user's average.  Uncertainty is the rating spread times (1 - similarity).
@@ -25,6 +27,9 @@ from models.pipeline import Array
 from models.registry import NotEnoughData
 
 TOP_FRACTION = 1 / 3
+NEUTRAL = 5.5
+"""The middle of the rating scale: what an unknown track is worth to a user who only liked."""
+MIN_SPREAD = 1.0
 
 
 @dataclass
@@ -63,8 +68,8 @@ class ColdStartModel:
         top = np.argsort(-y, kind="stable")[:k]
         self.favourites_ = Z[top]
         self.favourite_ratings_ = y[top]
-        self.base_ = float(y.mean())
-        self.spread_ = float(y.std()) if len(y) > 1 else 1.0
+        self.base_ = min(float(y.mean()), NEUTRAL)
+        self.spread_ = max(float(y.std()) if len(y) > 1 else MIN_SPREAD, MIN_SPREAD)
         dists = _pairwise(Z, Z)
         positive = dists[dists > 0]
         self.bandwidth_ = float(np.median(positive)) if positive.size else 1.0

@@ -1,0 +1,176 @@
+"""``python -m bench``: every benchmark, one table, ``bench/results.json``.
+
+    python -m bench [--quick] [--backend sqlite|postgres|both] [--only calls|cycle|model]
+
+Sections (see bench/README.md for what each figure means):
+
+* ``calls``: Spotify calls per cycle against the minimum, four scenarios,
+  with a naive full re-read and plain spotipy paging as baselines;
+* ``cycle``: wall time and peak RSS of one cycle at 1k, 10k and 50k known
+  tracks plus 500 new ones, each in its own process, against an empty cycle;
+* ``model``: training time (nested CV, default grid) at 100, 1,000 and 5,000
+  ratings and scoring 50,000 tracks; sizes the remaining time budget cannot
+  hold are skipped with an estimate, and the output says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.report import Row, machine_info, render_markdown, render_table, write_results
+from bench.world import BACKENDS, postgres_available
+
+SECTIONS = ("calls", "cycle", "model")
+DEFAULT_OUTPUT = Path(__file__).with_name("results.json")
+DEFAULT_BUDGET_S = 570.0
+QUICK_TRAIN = (40,)
+QUICK_SCORE = 2_000
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="bachbot's benchmarks: one table, one JSON file."
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
+    parser.add_argument("--backend", choices=(*BACKENDS, "both"), default="both")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section")
+    parser.add_argument("--output", type=Path, default=None, help="JSON file to write")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-sizes", default="100,1000,5000")
+    parser.add_argument("--score-tracks", type=int, default=50_000)
+    parser.add_argument(
+        "--budget", type=float, default=DEFAULT_BUDGET_S,
+        help="seconds the whole run may take; training sizes that would not fit are skipped",
+    )  # fmt: skip
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
+    """Run the chosen sections; returns the rows and the JSON's ``options``."""
+    started = time.monotonic()
+    sections = args.only or list(SECTIONS)
+    backends = list(BACKENDS) if args.backend == "both" else [args.backend]
+
+    def say(line: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f} s] {line}", flush=True)
+
+    rows: list[Row] = []
+    if "postgres" in backends and not postgres_available():
+        say("PostgreSQL is not reachable: postgres figures skipped")
+        rows.append(Row("setup", "postgres back-end", None, "", note="not reachable; skipped"))
+        backends.remove("postgres")
+    cycle_results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bachbot-bench-") as tmp:
+        folder = Path(tmp)
+        if "calls" in sections:
+            from bench.calls import run_calls
+
+            for backend in backends:
+                say(f"calls per cycle on {backend} ...")
+                rows += run_calls(
+                    backend, folder / f"calls_{backend}", quick=args.quick, seed=args.seed,
+                    progress=say,
+                )  # fmt: skip
+        if "cycle" in sections and backends:
+            from bench.cycle import build_template, run_cycles
+
+            say("building the template library through the product ...")
+            template = build_template(
+                folder / "template", quick=args.quick, seed=args.seed, progress=say
+            )
+            for backend in backends:
+                say(f"cycle time and memory on {backend} ...")
+                cycle_rows, results = run_cycles(
+                    backend, folder / f"cycle_{backend}", template, quick=args.quick,
+                    seed=args.seed, progress=say,
+                )  # fmt: skip
+                rows += cycle_rows
+                cycle_results += results
+        if "model" in sections:
+            from bench.model import SCORE_TARGET_S, run_model
+
+            sizes = QUICK_TRAIN if args.quick else [int(s) for s in args.train_sizes.split(",")]
+            score_n = QUICK_SCORE if args.quick else args.score_tracks
+            left = args.budget - (time.monotonic() - started) - 20
+            say(f"training and scoring (training budget {left:.0f} s) ...")
+            model_rows, _ = run_model(
+                train_sizes=sizes, score_n=score_n, budget_s=max(left, 0.0), progress=say
+            )
+            rows += model_rows
+            for result in cycle_results:
+                if result["size"] == max(r["size"] for r in cycle_results) and result["size"]:
+                    seconds = result["steps"].get("score")
+                    rows.append(Row(
+                        "model", f"score job, {result['scored'] or 0:,} tracks "
+                        f"({result['backend']}, in the cycle)", seconds, "s",
+                        target=SCORE_TARGET_S, compare="<",
+                        note="load features from the database, predict, write predictions",
+                    ))  # fmt: skip
+    seconds = time.monotonic() - started
+    say(f"done in {seconds:.0f} s")
+    options = {
+        "quick": args.quick,
+        "backends": backends,
+        "sections": sections,
+        "seed": args.seed,
+        "train_sizes": args.train_sizes,
+        "score_tracks": args.score_tracks,
+        "budget_s": args.budget,
+        "seconds": round(seconds, 1),
+    }
+    return rows, options
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    machine = machine_info()
+    started = time.monotonic()
+    rows, options = run(args)
+    output = args.output or DEFAULT_OUTPUT
+    write_results(
+        output, rows=rows, machine=machine, options=options, seconds=time.monotonic() - started
+    )
+    if output == DEFAULT_OUTPUT:
+        output.with_suffix(".md").write_text(
+            _markdown(rows, machine, options), encoding="utf-8"
+        )
+    print()
+    print(
+        f"machine: {machine['cores']} cores, {machine['cpu_model']}, Python {machine['python']}, "
+        f"numpy {machine['numpy']}, scikit-learn {machine['scikit-learn']}, {machine['date']}"
+    )
+    print(render_table(rows))
+    print(f"\nwritten: {output}")
+    return 0
+
+
+def _markdown(rows: list[Row], machine: dict[str, Any], options: dict[str, Any]) -> str:
+    lines = [
+        "# Latest benchmark figures",
+        "",
+        f"Generated by `python -m bench` on {machine['date']}: {machine['cores']} cores, "
+        f"{machine['cpu_model']}, {machine['platform']}, Python {machine['python']}, numpy "
+        f"{machine['numpy']}, scikit-learn {machine['scikit-learn']}; load average at start "
+        f"{machine['load_average_at_start']}. Run took {options['seconds']:.0f} s. "
+        "See README.md in this folder for what each figure means.",
+        "",
+        render_markdown(rows),
+        "",
+        "Notes:",
+        "",
+        *[f"- **{r.section} / {r.name}**: {r.note}" for r in rows if r.note],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
