@@ -6,12 +6,14 @@ The parent (:mod:`bench.cycle`) prepared the database and runs the local
 Spotify; this process imports what the daemon imports, opens the database,
 runs ``Cycle.run_once`` once and prints one JSON line: wall time, the seconds
 of each step (from the job-run record), and the peak RSS before and after the
-cycle (``ru_maxrss`` of this process only).
+cycle (``VmHWM``: this process image only).
 """
 
 from __future__ import annotations
 
+import cProfile
 import json
+import os
 import resource
 import sys
 import time
@@ -21,7 +23,20 @@ from typing import Any
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process image's peak RSS in MiB.
+
+    ``VmHWM`` rather than ``ru_maxrss``: on Linux ``ru_maxrss`` survives
+    ``execve`` and so starts at the *parent's* RSS (the benchmark parent holds
+    a 50k-track local Spotify), while ``VmHWM`` belongs to this image alone.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -43,9 +58,16 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     floor = peak_rss_mb()
     with httpx.Client(timeout=30) as http:
         cycle = Cycle(settings, sessions=sessions, spotify=gateway, http_client=http, clock=lambda: now)
+        profile_to = os.environ.get("BACHBOT_BENCH_PROFILE")
+        profiler = cProfile.Profile() if profile_to else None
         started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         report = cycle.run_once()
         seconds = time.perf_counter() - started
+        if profiler is not None and profile_to:
+            profiler.disable()
+            profiler.dump_stats(f"{profile_to}.{os.getpid()}")
     engine.dispose()
     return {
         "seconds": seconds,

@@ -30,6 +30,7 @@ from models.evaluate import (
     TrainResult,
     evaluate_fixed,
     minimum_samples,
+    refit_fixed,
     train_model,
 )
 from models.matrix import FEATURE_SCHEMA
@@ -255,6 +256,18 @@ def train_and_register(
         decision=decision,
     )
     log.info("model %s (%s, %d ratings): %s", row.version, kind, n, decision.as_text())
+    if (
+        not decision.promote
+        and current is not None
+        and current.data_fingerprint != data_fp
+        and decision.current_score is not None
+    ):
+        kept = _refit_current(
+            session=session, settings=settings, current=current, data=data, data_fp=data_fp,
+            options=options, new_score=score, say=say,
+        )  # fmt: skip
+        if kept is not None:
+            row, decision = kept
     return TrainReport(
         status="coldstart" if kind == "coldstart" else "trained",
         n_ratings=n,
@@ -266,6 +279,71 @@ def train_and_register(
         current_score=decision.current_score,
         table=table,
     )
+
+
+def _refit_current(
+    *,
+    session: Session,
+    settings: Settings,
+    current: ModelVersion,
+    data: TrainingData,
+    data_fp: str,
+    options: ModelOptions,
+    new_score: float,
+    say: Progress,
+) -> tuple[ModelVersion, PromotionDecision] | None:
+    """The configuration in use won on the same folds: refit it on today's ratings.
+
+    The gate keeps the better *configuration*, but the model in use must still
+    learn from the ratings that came since, or the playlist stops improving.
+    Its score is the one the gate just measured, on the same data and folds.
+    """
+    params = current.params or {}
+    name = params.get("candidate")
+    if not isinstance(name, str):
+        return None
+    say(f"keeping the configuration of {current.version}; refitting it on {len(data.y)} ratings")
+    try:
+        model, nested = refit_fixed(
+            data.X, data.y, name=name, params=dict(params.get("params") or {}),
+            kind=current.kind, options=options, columns=FEATURE_SCHEMA.columns,
+        )  # fmt: skip
+    except (ValueError, KeyError, ModelError) as err:
+        log.warning("could not refit the configuration of %s: %s", current.version, err)
+        return None
+    metrics = {**nested.to_dict(), "score": _nan_to_none(nested.r2), "cv": cv_spec(options)}
+    decision = PromotionDecision(
+        promote=True,
+        reason=f"the configuration in use scored better on the same folds than the new search, "
+        f"so it was refit on all {len(data.y)} ratings",
+        new_score=_nan_to_none(new_score),
+        current_score=_nan_to_none(nested.r2),
+    )
+    saved = save_model(
+        model,
+        models_dir=settings.models_dir,
+        kind=current.kind,
+        schema_version=FEATURE_SCHEMA.version,
+        columns=FEATURE_SCHEMA.columns,
+        data_fingerprint=data_fp,
+        metrics=metrics,
+        params=dict(params),
+        n_ratings=len(data.y),
+    )
+    row = _record(
+        session=session,
+        saved_version=saved.version,
+        kind=current.kind,
+        artifact=saved.path,
+        sha256=saved.sha256,
+        data_fp=data_fp,
+        n=len(data.y),
+        params=dict(params),
+        metrics=metrics,
+        decision=decision,
+    )
+    log.info("model %s: %s", row.version, decision.as_text())
+    return row, decision
 
 
 def evaluation_metrics(evaluation: Evaluation, options: ModelOptions) -> dict[str, Any]:

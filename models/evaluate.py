@@ -470,31 +470,29 @@ def train_model(
     return TrainResult(model=model, evaluation=evaluation)
 
 
-def evaluate_fixed(
-    X: Array, y: Array, *, name: str, params: dict[str, Any], options: ModelOptions
-) -> Metrics:
-    """Score a fixed configuration (the current model's) on the outer folds of ``X, y``.
-
-    Used by the promotion gate when the data changed since the current model was
-    evaluated: both models are then compared on the same folds of the same data.
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    check_data(X, y, options)
-    splits = outer_splits(len(y), options)
+def _fixed_template(name: str, params: dict[str, Any], options: ModelOptions, n: int) -> Any:
     if name == "mlp" or name.startswith("mlp"):
         from models.pipeline import restore_params
 
         template: Any = build_pipeline(seed=options.seed, max_iter=options.effective_max_iter)
         template.set_params(**restore_params(params))
-    else:
-        n_train = len(y) - len(y) // options.outer_splits - 1
-        template = baselines(seed=options.seed, n_train=n_train)[name]
+        return template
+    n_train = n - n // options.outer_splits - 1
+    return baselines(seed=options.seed, n_train=n_train)[name]
+
+
+def _fixed_folds(
+    X: Array, y: Array, *, template: Any, options: ModelOptions
+) -> tuple[list[FoldResult], list[Any]]:
+    """Out-of-fold results of one fixed configuration, and the first repeat's models."""
     folds: list[FoldResult] = []
+    first_repeat: list[Any] = []
     with quiet_fit():
-        for repeat, fold, tr, te in splits:
+        for repeat, fold, tr, te in outer_splits(len(y), options):
             model = clone(template).fit(X[tr], y[tr])
             pred = np.asarray(model.predict(X[te]), dtype=float)
+            if repeat == 0:
+                first_repeat.append(model)
             folds.append(
                 FoldResult(
                     repeat,
@@ -507,4 +505,55 @@ def evaluate_fixed(
                     None,
                 )
             )
+    return folds, first_repeat
+
+
+def evaluate_fixed(
+    X: Array, y: Array, *, name: str, params: dict[str, Any], options: ModelOptions
+) -> Metrics:
+    """Score a fixed configuration (the current model's) on the outer folds of ``X, y``.
+
+    Used by the promotion gate when the data changed since the current model was
+    evaluated: both models are then compared on the same folds of the same data.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    check_data(X, y, options)
+    template = _fixed_template(name, params, options, len(y))
+    folds, _ = _fixed_folds(X, y, template=template, options=options)
     return _aggregate(name, folds, y, binary=False).nested
+
+
+def refit_fixed(
+    X: Array,
+    y: Array,
+    *,
+    name: str,
+    params: dict[str, Any],
+    kind: str,
+    options: ModelOptions,
+    columns: Sequence[str],
+) -> tuple[TasteModel, Metrics]:
+    """The current configuration fitted on all of today's ratings, with its fold score.
+
+    When a new search does not beat the configuration in use on the same folds,
+    the configuration stays; but the model in use must still learn from the
+    ratings that arrived since, or the playlist goes stale.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    check_data(X, y, options)
+    template = _fixed_template(name, params, options, len(y))
+    folds, fold_models = _fixed_folds(X, y, template=template, options=options)
+    with quiet_fit():
+        final = clone(template).fit(X, y)
+    model = TasteModel(
+        name=name,
+        final=final,
+        fold_models=fold_models,
+        columns=tuple(columns),
+        params=dict(params),
+        y_range=(float(np.min(y)), float(np.max(y))),
+        kind=kind,
+    )
+    return model, _aggregate(name, folds, y, binary=False).nested

@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "service.cli.auth",
     "service.cli.sim",
     "service.cli.model",
+    "service.cli.bench",
 )
 
 app = typer.Typer(

@@ -24,6 +24,7 @@ of the run (``pytest tests/faults`` prints it on its own):
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -86,6 +87,19 @@ class FaultTable:
 
 
 TABLE = FaultTable()
+
+
+@pytest.fixture(autouse=True)
+def _restore_log_handlers() -> Iterator[None]:
+    """``bachbot ...`` run in-process adds a stderr handler bound to pytest's capture;
+    left on the root logger it would write to a closed stream in later tests."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
