@@ -139,9 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         output, rows=rows, machine=machine, options=options, seconds=time.monotonic() - started
     )
     if output == DEFAULT_OUTPUT:
-        output.with_suffix(".md").write_text(
-            _markdown(rows, machine, options), encoding="utf-8"
-        )
+        output.with_suffix(".md").write_text(_markdown(rows, machine, options), encoding="utf-8")
     print()
     print(
         f"machine: {machine['cores']} cores, {machine['cpu_model']}, Python {machine['python']}, "

@@ -24,6 +24,7 @@ spotipy paging (its default page sizes, following ``next``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -105,7 +106,7 @@ def build_state(catalogue: DemoCatalogue, shape: LibraryShape, *, seed: int) -> 
     likes = rng.sample(ids, k=min(shape.likes, len(ids)))
     own = [own_playlist_id(i) for i in range(shape.own)]
     followed = [make_id(f"bench-followed-{i}") for i in range(shape.followed)]
-    users = [
+    users: list[dict[str, Any]] = [
         {
             "id": LISTENER,
             "display_name": "Bench listener",
@@ -193,10 +194,8 @@ def spotify_calls(calls: Counter[str]) -> tuple[Counter[str], Counter[str], Coun
 def naive_gateway_read(gateway: SpotifyGateway) -> None:
     """Every playlist and every like, every cycle, with the gateway's 50-item pages."""
     for info in gateway.my_playlists():
-        try:
+        with contextlib.suppress(SpotifyRestricted):
             gateway.playlist_items(info.id, name=info.name)
-        except SpotifyRestricted:
-            pass
     for _ in gateway.iter_saved_tracks():
         pass
 
@@ -212,10 +211,8 @@ def naive_spotipy_read(client: spotipy.Spotify) -> None:
         return items
 
     for playlist in walk(client.current_user_playlists()):
-        try:
+        with contextlib.suppress(spotipy.SpotifyException):
             walk(client.playlist_items(playlist["id"]))
-        except spotipy.SpotifyException:
-            pass
     walk(client.current_user_saved_tracks())
 
 
@@ -423,4 +420,3 @@ def run_calls(
             close()
     progress(f"  {section}: first sync done")
     return rows
-

@@ -91,7 +91,9 @@ def build_template(folder: Path, *, quick: bool, seed: int, progress: Progress) 
         store.save_token_to_cache(sim.issue_token(LISTENER, scope=SCOPE))
         rng = random.Random(seed)
         with transaction(sessions) as session:
-            for track in rng.sample(catalogue.tracks, k=min(TEMPLATE_RATINGS, len(catalogue.tracks))):
+            for track in rng.sample(
+                catalogue.tracks, k=min(TEMPLATE_RATINGS, len(catalogue.tracks))
+            ):
                 session.add(Track(id=track.id, name=track.name, is_bach=True, source="bench"))
                 session.flush()
                 add_rating(session=session, track_id=track.id, value=rng.randint(1, 10),
@@ -195,9 +197,10 @@ def measure_size(
     """Prepare one world of ``size`` known tracks, warm it up, measure one cycle in a child."""
     state, new_finds = sim_state(template, size=size, new=new)
     data_dir = folder / f"cycle_{size}"
-    with database(backend, folder, f"cycle_{size}") as url, SpotifySim(
-        state, mode="new", validate=False
-    ) as sim:
+    with (
+        database(backend, folder, f"cycle_{size}") as url,
+        SpotifySim(state, mode="new", validate=False) as sim,
+    ):
         settings = sim_settings(base_settings(data_dir), sim, data_dir=data_dir, database_url=url)
         engine = open_database(settings)
         sessions = session_factory(engine)

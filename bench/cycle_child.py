@@ -57,7 +57,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     setup_s = time.perf_counter() - started_imports
     floor = peak_rss_mb()
     with httpx.Client(timeout=30) as http:
-        cycle = Cycle(settings, sessions=sessions, spotify=gateway, http_client=http, clock=lambda: now)
+        cycle = Cycle(
+            settings, sessions=sessions, spotify=gateway, http_client=http, clock=lambda: now
+        )
         profile_to = os.environ.get("BACHBOT_BENCH_PROFILE")
         profiler = cProfile.Profile() if profile_to else None
         started = time.perf_counter()

@@ -61,7 +61,7 @@ def default_options() -> Any:
     from jobs.train import model_options
     from service.settings import Settings
 
-    return model_options(Settings(_env_file=None))  # type: ignore[call-arg]
+    return model_options(Settings(_env_file=None))
 
 
 def time_training(n: int, *, options: Any, seed: int = 0) -> tuple[float, TasteModel]:
@@ -145,7 +145,7 @@ def _estimate(timings: dict[int, float], n: int) -> float | None:
         return None
     (a, ta), (b, tb) = sorted(timings.items())[-2:]
     exponent = max(1.0, math.log(tb / ta) / math.log(b / a))
-    return tb * (n / b) ** exponent
+    return float(tb * (n / b) ** exponent)
 
 
 def main() -> None:

@@ -85,7 +85,15 @@ def render_table(rows: list[Row]) -> str:
             baseline += f" ({row.baseline_name})"
         ratio = "–" if row.ratio is None else f"{row.ratio:.2f}x"
         lines.append(
-            (row.section, row.name, target, _fmt(row.measured, row.unit), baseline, ratio, row.status)
+            (
+                row.section,
+                row.name,
+                target,
+                _fmt(row.measured, row.unit),
+                baseline,
+                ratio,
+                row.status,
+            )
         )
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     out = [" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]

@@ -150,9 +150,10 @@ def run_soak(
     result = SoakResult(cycles=cycles, seed=seed, tally={name: FaultTally() for name in FAULTS})
     say = (lambda _line: None) if quiet else print
     state = build_world(catalogue, taste, seed=seed)
-    with database(backend, folder, "soak") as url, SpotifySim(
-        state, mode="new", validate=False
-    ) as sim:
+    with (
+        database(backend, folder, "soak") as url,
+        SpotifySim(state, mode="new", validate=False) as sim,
+    ):
         settings = sim_settings(
             base_settings(folder), sim, data_dir=folder / "data", database_url=url,
             min_ratings=12, cv_splits=3, cv_repeats=1, retrain_after_ratings=5,
@@ -219,7 +220,7 @@ def run_soak(
 
 def _inject(sim: SpotifySim, rng: random.Random) -> list[tuple[str, str, int]]:
     """Fail the next requests of one to three random routes; returns (fault, route, times)."""
-    planned = []
+    planned: list[tuple[str, str, int]] = []
     for _ in range(rng.randint(1, 3)):
         name = rng.choice(sorted(FAULTS))
         fault, times = FAULTS[name]
@@ -300,7 +301,9 @@ def _final_checks(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--cycles", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")

@@ -32,7 +32,7 @@ LISTENER = "listener"
 
 def base_settings(data_dir: Path) -> Settings:
     """Product defaults, read from nowhere (no ``.env``): the benchmark sets what it needs."""
-    return Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    return Settings(_env_file=None, data_dir=data_dir)
 
 
 @contextmanager
@@ -97,4 +97,4 @@ def settings_to_json(settings: Settings) -> dict[str, Any]:
 
 
 def settings_from_json(data: dict[str, Any]) -> Settings:
-    return Settings(_env_file=None, **data)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **data)

@@ -85,7 +85,7 @@ def build_world(catalogue: DemoCatalogue, taste: HiddenTaste, *, seed: int) -> S
     def stamp(i: int) -> str:
         return (START - timedelta(days=30 - i)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    users = [
+    users: list[dict[str, Any]] = [
         {
             "id": LISTENER,
             "display_name": "Demo listener",
@@ -181,9 +181,7 @@ def run_demo(
                 clock[0] = START + timedelta(minutes=30 * number)
                 cycle.run_once()
                 figures = _observe(number, sessions, sim, tracks, taste)
-                reaction = react(
-                    _published(sessions, sim), tracks=tracks, taste=taste
-                )
+                reaction = react(_published(sessions, sim), tracks=tracks, taste=taste)
                 for track_id in reaction.like:
                     sim.state.like(LISTENER, track_id, clock[0] + timedelta(minutes=5))
                 bot = _bot_playlist(sessions)
@@ -280,6 +278,10 @@ def _playlist_listing(
         track = tracks.get(track_id)
         if track is not None:
             rows.append(
-                {"track_id": track_id, "name": track.name, "hidden_taste": round(taste.score(track), 1)}
+                {
+                    "track_id": track_id,
+                    "name": track.name,
+                    "hidden_taste": round(taste.score(track), 1),
+                }
             )
     return rows

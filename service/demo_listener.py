@@ -68,7 +68,9 @@ class Reaction:
     remove: list[str]
 
 
-def react(published: Iterable[str], *, tracks: Mapping[str, DemoTrack], taste: HiddenTaste) -> Reaction:
+def react(
+    published: Iterable[str], *, tracks: Mapping[str, DemoTrack], taste: HiddenTaste
+) -> Reaction:
     """What the listener does with the playlist bachbot published."""
     like, remove = [], []
     for track_id in published:
@@ -83,7 +85,9 @@ def react(published: Iterable[str], *, tracks: Mapping[str, DemoTrack], taste: H
     return Reaction(like=like, remove=remove)
 
 
-def share_loved(track_ids: Iterable[str], *, tracks: Mapping[str, DemoTrack], taste: HiddenTaste) -> float | None:
+def share_loved(
+    track_ids: Iterable[str], *, tracks: Mapping[str, DemoTrack], taste: HiddenTaste
+) -> float | None:
     """The share of ``track_ids`` the hidden taste loves (None for an empty list)."""
     known = [tracks[t] for t in track_ids if t in tracks]
     if not known:

@@ -41,7 +41,7 @@ def test_bad_setting_gives_one_line_and_exit_2(
 ) -> None:
     if "SPOTIPY_REDIRECT_URI" in env:
         monkeypatch.delenv("BACHBOT_SPOTIFY_REDIRECT_URI", raising=False)
-    code, out, err = cli("status", env=env)
+    code, _out, err = cli("status", env=env)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1
@@ -79,5 +79,5 @@ def test_database_password_is_hidden_in_status(cli: Cli, settings: Settings) -> 
     from service.store.db import hide_password
 
     assert "s3cret" not in hide_password("postgresql+psycopg://bot:s3cret@db:5432/bachbot")
-    code, out, _ = cli("status", "--json")
+    _code, out, _ = cli("status", "--json")
     assert json.loads(out)["database_url"] == hide_password(settings.resolved_database_url)

@@ -1,0 +1,145 @@
+"""Database faults: not reachable at start, lost in the middle of a job, two processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, func, select, text
+
+from service.lock import process_lock
+from service.store.models import JobRun, Rating, Track
+
+from .conftest import FaultTable, World
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.timeout(120)
+def test_unreachable_database_at_start_retries_then_exits_1_with_a_message(
+    tmp_path: Path, fault_table: FaultTable
+) -> None:
+    port = _closed_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BACHBOT_", "SPOTIPY_"))}
+    env |= {
+        "BACHBOT_DATA_DIR": str(tmp_path / "data"),
+        "BACHBOT_DATABASE_URL": f"postgresql://bachbot:hunter2-db-pass@127.0.0.1:{port}/bachbot",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    # open_database waits with backoff (1+2+4+... s); a short wait keeps this test quick
+    script = (
+        "import sys, functools\n"
+        "import service.store.db as db\n"
+        "db.wait_for_database = functools.partial(db.wait_for_database, attempts=3, delay_s=0.05)\n"
+        "from service.cli import main\n"
+        "sys.exit(main(['run']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=100,
+        cwd=tmp_path,
+    )  # fmt: skip
+    err = done.stderr
+    problems = []
+    if done.returncode != 1:
+        problems.append(f"exit code {done.returncode}, expected 1")
+    if "Traceback" in err:
+        problems.append("a traceback instead of a message")
+    if err.count("not reachable (attempt") != 3:
+        problems.append("no log line per attempt")
+    if "is not reachable after 3 attempts" not in err or "BACHBOT_DATABASE_URL" not in err:
+        problems.append("the final message does not say what to check")
+    if "hunter2-db-pass" in err + done.stdout:
+        problems.append("the database password was printed")
+    fault_table.add(
+        "database unreachable at start", tries=1, survived=not problems, data_lost="none"
+    )
+    assert not problems, f"{problems}\n{err}"
+
+
+@pytest.mark.timeout(60)
+def test_connection_lost_mid_job_commits_nothing_and_next_run_succeeds(
+    world: World, engine: Engine
+) -> None:
+    """The database connection of the sync job dies while the job is writing."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("pg_terminate_backend needs PostgreSQL (SQLite has no connection to lose)")
+    before = world.warm_up()
+    with world.sessions() as session:
+        tracks_before = session.scalar(select(func.count()).select_from(Track))
+    world.listener_likes(3)
+    template = world.catalogue.tracks[0]
+    state = world.sim.state
+    album = state.add_album("Bach: more", artist_ids=list(template.artist_ids), release_date="2026-10-30")
+    new = state.add_track(template.name, album_id=album, artist_ids=list(template.artist_ids))
+    state.like("listener", new, world.clock[0])
+
+    killer = create_engine(str(engine.url.render_as_string(hide_password=False)))
+    fired = threading.Event()
+    route = "GET /me/player/recently-played"  # after likes were written, before the commit
+
+    def terminate_job_backends() -> None:
+        # wait until sync reached the route, then kill every other backend of this database
+        while not fired.is_set():
+            if world.sim.calls[route] > calls:
+                with killer.connect() as conn:
+                    conn.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        )
+                    )
+                    conn.commit()
+                fired.set()
+                return
+            fired.wait(0.005)
+
+    from service.spotify_sim import Fault
+
+    world.sim.faults.inject(route, Fault.slow(0.5), times=1)
+    calls = world.sim.calls[route]
+    thread = threading.Thread(target=terminate_job_backends)
+    thread.start()
+    try:
+        (faulted,) = world.run(1)
+    finally:
+        fired.set()
+        thread.join()
+        killer.dispose()
+    sync = faulted.by_job()["sync"]
+    assert sync.status == "failed", faulted.outcomes
+    with world.sessions() as session:
+        assert session.scalar(select(Track.id).where(Track.id == new)) is None, "half a sync"
+        assert session.scalar(select(func.count()).select_from(Track)) == tracks_before
+        assert session.scalar(select(func.count()).select_from(Rating)) == len(before.ratings)
+        statuses = [s for (s,) in session.execute(select(JobRun.status).where(JobRun.job == "sync"))]
+        assert statuses[-1] == "failed"
+    (clean,) = world.run(1)
+    world.verify("connection lost mid-job (pg_terminate_backend)", tries=1, before=before, clean=clean)
+    with world.sessions() as session:
+        assert session.scalar(select(Track.id).where(Track.id == new)) == new
+
+
+@pytest.mark.timeout(60)
+def test_second_process_exits_with_a_clear_message_while_the_lock_is_held(
+    engine: Engine, cli: Callable[..., tuple[int, str, str]], fault_table: FaultTable
+) -> None:
+    problems = []
+    with process_lock(engine, what="the test"):
+        for command in (["sync"], ["run"]):
+            code, out, err = cli(*command)
+            if code != 1:
+                problems.append(f"bachbot {command[0]} exited {code}, expected 1")
+            if "another bachbot process" not in err or "Traceback" in err + out:
+                problems.append(f"bachbot {command[0]} said: {err.strip()!r}")
+    fault_table.add("two processes at once (lock)", tries=2, survived=not problems)
+    assert not problems, problems
