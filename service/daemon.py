@@ -32,8 +32,9 @@ from sqlalchemy import Engine
 from service.cycle import Cycle
 from service.http import CallbackHandler, build_app
 from service.lock import process_lock
+from service.login import complete_pending
 from service.settings import Settings
-from service.store.db import hide_password, open_database
+from service.store.db import hide_password, open_database, session_factory
 
 log = logging.getLogger("bachbot.daemon")
 
@@ -156,6 +157,12 @@ def run_daemon(
 ) -> int:
     """Run until SIGTERM/SIGINT; the exit code for the CLI."""
     engine = open_database(settings)
+    if on_callback is None:
+        sessions = session_factory(engine)
+
+        def on_callback(url: str) -> str:
+            return complete_pending(url, settings=settings, sessions=sessions)
+
     with process_lock(engine, what="bachbot run"):
         daemon = Daemon(settings, engine=engine, on_callback=on_callback)
         stop_requested = threading.Event()

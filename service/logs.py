@@ -29,7 +29,11 @@ class RedactingFormatter(logging.Formatter):
 def configure_logging(level: str = "INFO") -> None:
     """Route bachbot's logs to stderr as ``time level logger: message`` lines."""
     root = logging.getLogger()
-    if any(getattr(h, "_bachbot", False) for h in root.handlers):
+    ours = [h for h in root.handlers if getattr(h, "_bachbot", False)]
+    if ours:
+        for handler in ours:  # a second CLI run in one process: follow today's stderr
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(sys.stderr)
         root.setLevel(level)
         return
     handler = logging.StreamHandler(sys.stderr)

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "service.cli.db",
     "service.cli.run",
     "service.cli.demo",
+    "service.cli.publish",
     "service.cli.sync",
     "service.cli.features",
     "service.cli.auth",
