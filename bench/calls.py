@@ -299,7 +299,10 @@ def measure_scenario(
     plain_total = plain.total() + rewrite
 
     extra_text = ", ".join(f"{r} +{n}" for r, n in extra.items()) or "none"
-    note = f"extra over the minimum: {extra_text}"
+    note = (
+        f"extra over the minimum: {extra_text}; cycle {outcome['seconds']:.1f} s "
+        f"(naive re-read alone {naive_seconds:.1f} s)"
+    )
     if walk:
         note += f"; catalogue walk (own budget, not counted): {walk.total()} calls"
     if outcome["errors"]:

@@ -33,7 +33,7 @@ def configure_logging(level: str = "INFO") -> None:
     if ours:
         for handler in ours:  # a second CLI run in one process: follow today's stderr
             if isinstance(handler, logging.StreamHandler):
-                handler.setStream(sys.stderr)
+                handler.stream = sys.stderr  # setStream would flush the old, maybe closed, one
         root.setLevel(level)
         return
     handler = logging.StreamHandler(sys.stderr)
