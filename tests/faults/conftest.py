@@ -76,7 +76,9 @@ class FaultTable:
 
     def render(self) -> str:
         head = ("fault", "tries", "survived", "data lost")
-        body = [(r.fault, str(r.tries), "yes" if r.survived else "NO", r.data_lost) for r in self.rows]
+        body = [
+            (r.fault, str(r.tries), "yes" if r.survived else "NO", r.data_lost) for r in self.rows
+        ]
         widths = [max(len(row[i]) for row in [head, *body]) for i in range(4)]
         line = "  ".join("{:<%d}" % w for w in widths)
         out = [line.format(*head), line.format(*("-" * w for w in widths))]
@@ -307,9 +309,7 @@ class World:
 
 
 @pytest.fixture
-def make_world(
-    settings: Settings, fault_table: FaultTable
-) -> Iterator[Callable[..., World]]:
+def make_world(settings: Settings, fault_table: FaultTable) -> Iterator[Callable[..., World]]:
     """Build a world (``n_albums`` small: a cycle takes well under a second)."""
     made: list[tuple[World, SpotifySim, Any]] = []
 

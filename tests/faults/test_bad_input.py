@@ -36,8 +36,9 @@ rating_values = st.one_of(
     st.text(max_size=8),
 )
 csv_lines = st.lists(
-    st.tuples(track_refs, rating_values, st.sampled_from(["", ",extra", ',"quoted, title"']))
-    .map(lambda t: f"{t[0]},{t[1]}{t[2]}")
+    st.tuples(track_refs, rating_values, st.sampled_from(["", ",extra", ',"quoted, title"'])).map(
+        lambda t: f"{t[0]},{t[1]}{t[2]}"
+    )
     | st.text(max_size=40),
     max_size=6,
 )

@@ -79,7 +79,9 @@ def test_connection_lost_mid_job_commits_nothing_and_next_run_succeeds(
     world.listener_likes(3)
     template = world.catalogue.tracks[0]
     state = world.sim.state
-    album = state.add_album("Bach: more", artist_ids=list(template.artist_ids), release_date="2026-10-30")
+    album = state.add_album(
+        "Bach: more", artist_ids=list(template.artist_ids), release_date="2026-10-30"
+    )
     new = state.add_track(template.name, album_id=album, artist_ids=list(template.artist_ids))
     state.like("listener", new, world.clock[0])
 
@@ -121,10 +123,14 @@ def test_connection_lost_mid_job_commits_nothing_and_next_run_succeeds(
         assert session.scalar(select(Track.id).where(Track.id == new)) is None, "half a sync"
         assert session.scalar(select(func.count()).select_from(Track)) == tracks_before
         assert session.scalar(select(func.count()).select_from(Rating)) == len(before.ratings)
-        statuses = [s for (s,) in session.execute(select(JobRun.status).where(JobRun.job == "sync"))]
+        statuses = [
+            s for (s,) in session.execute(select(JobRun.status).where(JobRun.job == "sync"))
+        ]
         assert statuses[-1] == "failed"
     (clean,) = world.run(1)
-    world.verify("connection lost mid-job (pg_terminate_backend)", tries=1, before=before, clean=clean)
+    world.verify(
+        "connection lost mid-job (pg_terminate_backend)", tries=1, before=before, clean=clean
+    )
     with world.sessions() as session:
         assert session.scalar(select(Track.id).where(Track.id == new)) == new
 

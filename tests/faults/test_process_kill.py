@@ -59,7 +59,11 @@ class Daemon:
     def start(self) -> None:
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from service.cli import main; sys.exit(main(['run']))"],
+            [
+                sys.executable,
+                "-c",
+                "import sys; from service.cli import main; sys.exit(main(['run']))",
+            ],
             env=self.env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -203,7 +207,9 @@ def _problems(
             found.append(f"a track twice in {pid}")
     with sessions() as session:
         stored = get_state(session=session, key="publish.playlist_id")
-        promoted = session.scalars(select(ModelVersion).where(ModelVersion.promoted.is_(True))).all()
+        promoted = session.scalars(
+            select(ModelVersion).where(ModelVersion.promoted.is_(True))
+        ).all()
     if visible and stored not in visible:
         found.append("the stored playlist id is not the listener's playlist")
     if len(promoted) > 1:

@@ -86,7 +86,9 @@ def test_closed_audio_endpoint_403_is_remembered_and_not_asked_again(world: Worl
     reports = world.run(2)
     assert all(statuses(r)["features"] == "ok" for r in reports)
     assert world.sim.calls["GET /audio-features"] == 1
-    world.verify("403 on deprecated endpoint (audio-features)", tries=3, before=before, clean=reports[-1])
+    world.verify(
+        "403 on deprecated endpoint (audio-features)", tries=3, before=before, clean=reports[-1]
+    )
 
 
 def _unfollow(world: World, playlist_id: str) -> None:
@@ -144,9 +146,7 @@ def test_timed_out_playlist_creation_does_not_leave_two_playlists(world: World) 
     world.sim.faults.clear()
     before = world.snapshot()
     clean = world.run(2)[-1]
-    world.verify(
-        "read timeout on playlist creation", tries=1, before=before, clean=clean
-    )
+    world.verify("read timeout on playlist creation", tries=1, before=before, clean=clean)
     assert statuses(first)["sync"] == "ok"
 
 
@@ -214,7 +214,9 @@ def test_rare_shapes_local_files_null_and_unavailable_items(
     filler = world.catalogue.tracks[-4:]
     for track in filler:
         state.add_to_playlist(own, track.id, added_at=datetime(2026, 10, 1, tzinfo=UTC))
-    odd = {t.id: kind for t, kind in zip(filler, ["local", "null", "episode", "no-id"], strict=True)}
+    odd = {
+        t.id: kind for t, kind in zip(filler, ["local", "null", "episode", "no-id"], strict=True)
+    }
     original_item = render.playlist_item
     original_track = render.track
 
@@ -231,7 +233,12 @@ def test_rare_shapes_local_files_null_and_unavailable_items(
         elif kind == "null":
             body["item"] = None
         elif kind == "episode":
-            body["item"] = {"id": "ep1", "type": "episode", "name": "Bach podcast", "uri": "spotify:episode:ep1"}
+            body["item"] = {
+                "id": "ep1",
+                "type": "episode",
+                "name": "Bach podcast",
+                "uri": "spotify:episode:ep1",
+            }
         elif kind == "no-id":
             body["item"] = {**body["item"], "id": None, "is_playable": False}
         return body

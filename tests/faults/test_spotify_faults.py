@@ -61,7 +61,10 @@ def activity_kept(world: World, activity: Activity, provider: str) -> Callable[[
             )
             if "removal" not in sources:
                 problems.append(f"the listener's removal of {activity.removed} was not recorded")
-            if session.scalar(select(Rating.id).where(Rating.track_id == activity.new_track)) is None:
+            if (
+                session.scalar(select(Rating.id).where(Rating.track_id == activity.new_track))
+                is None
+            ):
                 problems.append("the like of the new release was not recorded")
             feature = session.get(Feature, (activity.new_track, provider))
             if feature is None or feature.values is None:
@@ -184,9 +187,7 @@ def test_rate_limit_in_features_pauses_every_spotify_job(make_world: Callable[..
     (faulted,) = world.run(1)
     world.sim.faults.clear()
     features_calls = world.sim.calls["GET /audio-features"]
-    publish_calls = sum(
-        n for route, n in world.sim.calls.items() if "playlists/{id}" in route
-    )
+    publish_calls = sum(n for route, n in world.sim.calls.items() if "playlists/{id}" in route)
     problems = []
     if features_calls and publish_calls:
         problems.append(
