@@ -80,7 +80,7 @@ class FaultTable:
             (r.fault, str(r.tries), "yes" if r.survived else "NO", r.data_lost) for r in self.rows
         ]
         widths = [max(len(row[i]) for row in [head, *body]) for i in range(4)]
-        line = "  ".join("{:<%d}" % w for w in widths)
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
         out = [line.format(*head), line.format(*("-" * w for w in widths))]
         out += [line.format(*row) for row in body]
         survived = sum(r.survived for r in self.rows)

@@ -170,7 +170,7 @@ def test_tokens_and_secrets_never_reach_logs_reprs_status_metrics_or_errors(
     album = state.add_album("Partitas", artist_ids=[bach])
     for n in range(1, 4):
         track = state.add_track(f"Partita No. {n}, BWV 82{n}", album_id=album, artist_ids=[bach])
-        state.like(LISTENER, track, "2026-10-0%dT10:00:00Z" % n)
+        state.like(LISTENER, track, f"2026-10-0{n}T10:00:00Z")
     settings = spotify_settings.model_copy(
         update={"http_token": SecretStr(HTTP_TOKEN), "http_port": 0, "min_ratings": 100}
     )
