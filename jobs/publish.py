@@ -43,6 +43,7 @@ from jobs.playlist_plan import (
 from service.settings import Settings
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import PlaylistInfo, PlaylistItem, User
+from service.store.model_versions import promoted_model
 from service.store.models import (
     ModelVersion,
     Playlist,
@@ -85,15 +86,6 @@ class PublishReport:
     published: int = 0
     rewritten: bool = False
     model_version: str | None = None
-
-
-def promoted_model(*, session: Session) -> ModelVersion | None:
-    return session.scalars(
-        select(ModelVersion)
-        .where(ModelVersion.promoted.is_(True))
-        .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
-        .limit(1)
-    ).first()
 
 
 def load_candidates(*, session: Session, model: ModelVersion) -> list[Candidate]:

@@ -23,7 +23,8 @@ from models.pipeline import score
 from models.registry import ArtifactRefused, load_model
 from service.settings import Settings
 from service.store.features import load_matrix
-from service.store.models import ModelVersion, Prediction, Track, utcnow
+from service.store.model_versions import promoted_model
+from service.store.models import Prediction, Track, utcnow
 from service.store.ratings import effective_ratings
 
 log = logging.getLogger(__name__)
@@ -46,15 +47,6 @@ class ScoreReport:
         return self.status == "model_refused"
 
 
-def promoted_version(*, session: Session) -> ModelVersion | None:
-    return session.scalars(
-        select(ModelVersion)
-        .where(ModelVersion.promoted.is_(True))
-        .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
-        .limit(1)
-    ).first()
-
-
 def unrated_bach_tracks(*, session: Session) -> list[str]:
     rated = set(effective_ratings(session=session))
     ids = session.scalars(select(Track.id).where(Track.is_bach.is_(True)).order_by(Track.id))
@@ -63,7 +55,7 @@ def unrated_bach_tracks(*, session: Session) -> list[str]:
 
 def score_tracks(*, session: Session, settings: Settings, spotify: object = None) -> ScoreReport:
     """Score all unrated known Bach tracks with the promoted model."""
-    version = promoted_version(session=session)
+    version = promoted_model(session=session)
     if version is None or not version.artifact_path:
         return ScoreReport(status="no_model", message="no model promoted yet; run `bachbot train`")
     try:

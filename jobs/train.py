@@ -46,6 +46,7 @@ from models.registry import (
 from models.report import comparison_text
 from service.settings import Settings
 from service.store.features import load_matrix
+from service.store.model_versions import promoted_model
 from service.store.models import ModelVersion, Track, utcnow
 from service.store.ratings import effective_ratings
 
@@ -114,15 +115,6 @@ def cv_spec(options: ModelOptions) -> str:
         f"outer={options.outer_splits}x{options.outer_repeats};inner={options.inner_splits};"
         f"seed={options.seed};grid={grid}"
     )
-
-
-def current_model(*, session: Session) -> ModelVersion | None:
-    return session.scalars(
-        select(ModelVersion)
-        .where(ModelVersion.promoted.is_(True))
-        .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
-        .limit(1)
-    ).first()
 
 
 def incumbent_score(
@@ -204,7 +196,7 @@ def train_and_register(
     if n == 0:
         return TrainReport(status="skipped", n_ratings=0, decision="no ratings yet")
     data_fp = fingerprint(data.X, data.y)
-    current = current_model(session=session)
+    current = promoted_model(session=session)
     options = model_options(settings, fast=fast, augment=augment)
     needed = max(settings.min_ratings, minimum_samples(options))
     if n < needed:

@@ -35,6 +35,7 @@ from service.spotify.auth import SCOPE
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SimState, SpotifySim
 from service.store.db import open_database, session_factory, transaction
+from service.store.model_versions import promoted_model
 from service.store.models import ModelVersion, Track
 from service.store.ratings import add_rating, effective_ratings
 from service.store.state import get_state
@@ -234,8 +235,6 @@ def _published(sessions: Any, sim: SpotifySim) -> list[str]:
 def _observe(
     number: int, sessions: Any, sim: SpotifySim, tracks: dict[str, DemoTrack], taste: HiddenTaste
 ) -> CycleFigures:
-    from jobs.publish import promoted_model
-
     published = _published(sessions, sim)
     with sessions() as session:
         ratings = effective_ratings(session=session)

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from service.settings import Settings
 from service.status import collect_status
 from service.store.jobruns import last_success
+from service.store.model_versions import promoted_model
 from service.store.models import JobRun, ModelVersion, Prediction, Publication, Rating, Track
 
 CallbackHandler = Callable[[str], str]
@@ -65,11 +66,7 @@ class _DatabaseCollector(Collector):
                 duration.add_metric([run.job], (run.finished_at - run.started_at).total_seconds())
             tracks = session.scalar(select(func.count()).select_from(Track)) or 0
             ratings = session.scalar(select(func.count()).select_from(Rating)) or 0
-            model = session.scalars(
-                select(ModelVersion)
-                .where(ModelVersion.promoted.is_(True))
-                .order_by(ModelVersion.id.desc())
-            ).first()
+            model = promoted_model(session=session)
         yield runs
         yield duration
         yield GaugeMetricFamily("bachbot_tracks", "Known tracks", value=tracks)

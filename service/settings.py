@@ -89,9 +89,7 @@ class Settings(BaseSettings):
     composer_artist_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [J_S_BACH_ARTIST_ID]
     )
-    title_patterns: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [r"\bBWV\b"]
-    )
+    title_patterns: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [r"\bBWV\b"])
     search_queries: Annotated[list[str], NoDecode] = Field(default_factory=list)
     unreadable_recheck_hours: float = Field(default=24.0, gt=0)
     full_likes_pass_hours: float = Field(default=24.0, gt=0)
@@ -149,18 +147,14 @@ class Settings(BaseSettings):
     def _redirect_uri(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError(
-                "must be an absolute http(s) URL, e.g. http://127.0.0.1:8888/callback"
-            )
+            raise ValueError("must be an absolute http(s) URL, e.g. http://127.0.0.1:8888/callback")
         if parts.hostname == "localhost":
             raise ValueError(
                 "Spotify no longer accepts 'localhost' redirect URIs; use the loopback IP, "
                 "e.g. http://127.0.0.1:8888/callback"
             )
         if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "::1", "[::1]"}:
-            raise ValueError(
-                "must be HTTPS or a loopback IP, e.g. http://127.0.0.1:8888/callback"
-            )
+            raise ValueError("must be HTTPS or a loopback IP, e.g. http://127.0.0.1:8888/callback")
         return value
 
     @field_validator("spotify_api_base", "spotify_accounts_base", "reccobeats_base")

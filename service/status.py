@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service.settings import Settings
 from service.store.db import hide_password
 from service.store.jobruns import last_runs
+from service.store.model_versions import promoted_model
 from service.store.models import ALL_TABLES, AppState, ModelVersion, OAuthToken, Playlist
 
 
@@ -43,12 +44,7 @@ def collect_status(*, engine: Engine, settings: Settings) -> dict[str, Any]:
         token = session.get(OAuthToken, "default")
         expires_at = None if token is None else token.token_info.get("expires_at")
         state = {row.key: row.value for row in session.scalars(select(AppState))}
-        model = session.scalars(
-            select(ModelVersion)
-            .where(ModelVersion.promoted.is_(True))
-            .order_by(ModelVersion.id.desc())
-            .limit(1)
-        ).first()
+        model = promoted_model(session=session)
         unreadable = [
             {
                 "id": p.id,

@@ -29,9 +29,7 @@ def register(app: typer.Typer) -> None:
         if settings.log_level == "INFO":  # the demo prints its own progress lines
             logging.getLogger().setLevel(logging.WARNING)
         say = (lambda _line: None) if as_json else typer.echo
-        result = run_demo(
-            settings, cycles=cycles, seed=seed, data_dir=data_dir, progress=say
-        )
+        result = run_demo(settings, cycles=cycles, seed=seed, data_dir=data_dir, progress=say)
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=2))
             return
