@@ -353,23 +353,7 @@ def leaky_seed_protocol(X: Array, y: Array, options: ModelOptions) -> Metrics:
         pipe.set_params(**SEED_PARAMS)
         front = Pipeline(pipe.steps[:-1]).fit(X, y)
         Z = front.transform(X)
-        head = pipe.steps[-1][1]
-        folds: list[FoldResult] = []
-        for repeat, fold, tr, te in outer_splits(len(y), options):
-            model = clone(head).fit(Z[tr], y[tr])
-            pred = np.asarray(model.predict(Z[te]), dtype=float)
-            folds.append(
-                FoldResult(
-                    repeat,
-                    fold,
-                    np.asarray(te),
-                    pred,
-                    compute_metrics(y[tr], y[tr]),
-                    compute_metrics(y[te], pred),
-                    {},
-                    None,
-                )
-            )
+    folds, _ = _fixed_folds(Z, y, template=pipe.steps[-1][1], options=options)
     return _aggregate("leaky", folds, y, binary=False).nested
 
 
