@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -183,6 +183,10 @@ def _saved_albums(ctx: SyncContext, budget: CallBudget, report: CatalogueReport)
         get_state(session=ctx.session, key=SAVED_ALBUMS_KEY)
         or {"done": False, "offset": 0, "mark": [], "next_mark": []}
     )
+    checked = state.get("checked_at")
+    refresh = timedelta(hours=ctx.settings.catalogue_refresh_hours)
+    if state["done"] and checked and ctx.now - datetime.fromisoformat(checked) < refresh:
+        return  # walked, and looked at again recently: no call this cycle
     offset = int(state["offset"]) if not state["done"] else 0
     mark = set(state["mark"]) if state["done"] else set()
     new_mark: list[str] | None = None
@@ -209,6 +213,8 @@ def _saved_albums(ctx: SyncContext, budget: CallBudget, report: CatalogueReport)
         state["offset"] = offset
         if new_mark is not None:
             state["next_mark"] = new_mark
+    if state["done"]:
+        state["checked_at"] = ctx.now.isoformat()
     set_state(session=ctx.session, key=SAVED_ALBUMS_KEY, value=state)
 
 

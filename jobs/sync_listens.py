@@ -35,11 +35,14 @@ class ListensReport:
 
 def sync_listens(ctx: SyncContext) -> ListensReport:
     report = ListensReport()
-    try:
-        history = ctx.spotify.recently_played()
-    except SpotifyRestricted as err:
-        report.unavailable.append(f"recently played: {err}")
-        history = []
+    history = []
+    # Recent plays feed only the exposure signal; off (the default), a quiet
+    # cycle should not spend a call on them.
+    if ctx.settings.exposure_negative:
+        try:
+            history = ctx.spotify.recently_played()
+        except SpotifyRestricted as err:
+            report.unavailable.append(f"recently played: {err}")
     report.plays_seen = len(history)
     for play in history:
         if ctx.keep_track(play.track, source="recently_played"):

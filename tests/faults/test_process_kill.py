@@ -243,7 +243,7 @@ def test_kill_9_during_a_job_loses_nothing(
         mark = _max_run_id(sessions)
         daemon.start()
         _wait_for(lambda m=mark: _running(sessions, job, m), f"a running {job} job", daemon)
-        time.sleep(rng.uniform(0.0, 0.4))
+        time.sleep(rng.uniform(0.0, 0.08))
         before = _ratings(sessions)
         daemon.kill9()
         inside += _running(sessions, job, mark)  # the kill landed before the job finished

@@ -102,18 +102,16 @@ def run_sync(session: Session, gateway: SpotifyGateway, spotify_settings: Settin
 def minimum_calls(*, playlists: int) -> Counter[str]:
     """The requests a cycle makes when nothing changed (and no periodic re-check is due).
 
-    One page of ``/me/playlists`` per 50 playlists, the first page of Liked
-    Songs (it starts with the known newest like), recently played (Spotify
-    keeps only 50 plays, so it is read every cycle) and the first page of
-    saved albums (same reasoning as likes).  Unchanged playlists, unreadable
-    ones within their re-check interval, finished discography walks and top
-    tracks cost nothing.
+    One page of ``/me/playlists`` per 50 playlists and the first page of Liked
+    Songs (it starts with the known newest like): the minimum issue 10 defines.
+    Unchanged playlists, unreadable ones within their re-check interval,
+    finished catalogue walks (discography, saved albums) until their refresh,
+    top tracks (daily) and recent plays (read only for the optional exposure
+    signal) cost nothing.
     """
     return Counter(
         {
             "GET /me/playlists": max(1, math.ceil(playlists / 50)),
             "GET /me/tracks": 1,
-            "GET /me/player/recently-played": 1,
-            "GET /me/albums": 1,
         }
     )

@@ -94,8 +94,12 @@ def test_finished_discography_is_checked_again_only_after_the_refresh_interval(
     assert all(session.get(Track, t) is not None for t in new_ids)
 
 
-def test_saved_albums_are_read_and_a_newly_saved_one_found_next_cycle(
-    library: Library, run_sync: RunSync, session: Session, spotify_sim: SpotifySim
+def test_saved_albums_are_read_and_a_newly_saved_one_found_at_the_next_refresh(
+    library: Library,
+    run_sync: RunSync,
+    session: Session,
+    spotify_sim: SpotifySim,
+    spotify_settings: Settings,
 ) -> None:
     state = library.state
     albums = []
@@ -122,8 +126,11 @@ def test_saved_albums_are_read_and_a_newly_saved_one_found_next_cycle(
     state.save_album(LISTENER, later, T0 + timedelta(minutes=10))
     spotify_sim.reset_calls()
 
-    run_sync(T0 + timedelta(minutes=30))
+    run_sync(T0 + timedelta(minutes=30))  # a quiet cycle: the walk is done, no call
+    assert spotify_sim.calls["GET /me/albums"] == 0
 
+    refresh = timedelta(hours=spotify_settings.catalogue_refresh_hours)
+    run_sync(T0 + refresh + timedelta(minutes=1))  # the refresh looks again: one page
     assert spotify_sim.calls["GET /me/albums"] == 1
     assert session.get(Track, track) is not None
 

@@ -21,17 +21,26 @@ def listens(session: Session, source: str) -> list[str]:
 
 
 def test_recent_plays_of_bach_tracks_are_stored_once(
-    library: Library, run_sync: RunSync, session: Session
+    library: Library, run_sync: RunSync, session: Session, spotify_settings: Settings
 ) -> None:
+    settings = spotify_settings.model_copy(update={"exposure_negative": True})
     bach, jazz = library.bach_track(), library.other_track()
     for minutes in (10, 20):
         library.state.play(LISTENER, bach, T0 - timedelta(minutes=minutes))
     library.state.play(LISTENER, jazz, T0 - timedelta(minutes=5))
 
-    run_sync()
-    run_sync(T0 + timedelta(minutes=30))
+    run_sync(T0, settings)
+    run_sync(T0 + timedelta(minutes=30), settings)
 
     assert listens(session, "recent") == [bach, bach]
+
+
+def test_recent_plays_cost_no_call_while_the_exposure_signal_is_off(
+    library: Library, run_sync: RunSync, spotify_sim: SpotifySim
+) -> None:
+    library.state.play(LISTENER, library.bach_track(), T0 - timedelta(minutes=10))
+    run_sync()
+    assert spotify_sim.calls["GET /me/player/recently-played"] == 0
 
 
 def test_top_tracks_are_read_once_per_interval(
