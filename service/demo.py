@@ -26,6 +26,8 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from models.catalogue_demo import BACH_ID, DemoCatalogue, DemoTrack, generate_catalogue
 from service.cycle import Cycle
@@ -198,7 +200,12 @@ def run_demo(
 
 
 def _rate_by_hand(
-    sessions: Any, tracks: dict[str, DemoTrack], taste: HiddenTaste, *, seed: int, clock: datetime
+    sessions: sessionmaker[Session],
+    tracks: dict[str, DemoTrack],
+    taste: HiddenTaste,
+    *,
+    seed: int,
+    clock: datetime,
 ) -> None:
     """The listener rates a few tracks they know, low and high, before the first cycle.
 
@@ -221,25 +228,29 @@ def _rate_by_hand(
             )
 
 
-def _bot_playlist(sessions: Any) -> str | None:
+def _bot_playlist(sessions: sessionmaker[Session]) -> str | None:
     with sessions() as session:
         value = get_state(session=session, key="publish.playlist_id")
     return value if isinstance(value, str) else None
 
 
-def _published(sessions: Any, sim: SpotifySim) -> list[str]:
+def _published(sessions: sessionmaker[Session], sim: SpotifySim) -> list[str]:
     bot = _bot_playlist(sessions)
     return [] if bot is None else sim.state.playlist_track_ids(bot)
 
 
 def _observe(
-    number: int, sessions: Any, sim: SpotifySim, tracks: dict[str, DemoTrack], taste: HiddenTaste
+    number: int,
+    sessions: sessionmaker[Session],
+    sim: SpotifySim,
+    tracks: dict[str, DemoTrack],
+    taste: HiddenTaste,
 ) -> CycleFigures:
     published = _published(sessions, sim)
     with sessions() as session:
         ratings = effective_ratings(session=session)
         model: ModelVersion | None = promoted_model(session=session)
-        known = set(session.scalars(Track.__table__.select().with_only_columns(Track.id)))
+        known = set(session.scalars(select(Track.id)))
     unrated = [t for t in tracks if t in known and t not in ratings]
     r2 = None if model is None else (model.metrics or {}).get("r2")
     return CycleFigures(
@@ -270,7 +281,10 @@ def _line(f: CycleFigures) -> str:
 
 
 def _playlist_listing(
-    sessions: Any, sim: SpotifySim, tracks: dict[str, DemoTrack], taste: HiddenTaste
+    sessions: sessionmaker[Session],
+    sim: SpotifySim,
+    tracks: dict[str, DemoTrack],
+    taste: HiddenTaste,
 ) -> list[dict[str, Any]]:
     rows = []
     for track_id in _published(sessions, sim):
