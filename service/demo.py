@@ -29,6 +29,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobs.report import write_report
 from models.catalogue_demo import BACH_ID, DemoCatalogue, DemoTrack, generate_catalogue
 from service.cycle import Cycle
 from service.demo_listener import HiddenTaste, react, share_loved
@@ -195,6 +196,10 @@ def run_demo(
                 result.cycles.append(figures)
                 progress(_line(figures))
             result.playlist = _playlist_listing(sessions, sim, tracks, taste)
+            progress("writing the model report ...")
+            with transaction(sessions) as session:
+                written = write_report(session=session, settings=settings, fast=True)
+            result.report_path = str(written.path)
         engine.dispose()
     return result
 

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 import typer
-from sqlalchemy import select
 
+from jobs.report import write_report
 from jobs.score import ScoreReport, score_tracks
 from jobs.train import (
     TrainReport,
@@ -23,11 +23,10 @@ from jobs.train import (
 )
 from models.datasets import read_table
 from models.evaluate import train_model
-from models.report import comparison_text, history_points, render_report
+from models.report import comparison_text
 from service.cli import settings_of
 from service.jobrunner import run_job
 from service.store.db import open_database, session_factory, transaction
-from service.store.models import ModelVersion, utcnow
 
 FAST_HELP = "Quick three-point grid (for trying things out; scores are less tuned)."
 AUGMENT_HELP = "Also run the seed's +1/4 jittered-copies experiment (training folds only)."
@@ -153,20 +152,6 @@ def register(app: typer.Typer) -> None:
         """Write a self-contained HTML report with plots of what the model learnt."""
         settings = settings_of(ctx)
         with transaction(session_factory(open_database(settings))) as session:
-            run = evaluate_stored(session=session, settings=settings, fast=fast)
-            versions = list(session.scalars(select(ModelVersion).order_by(ModelVersion.created_at)))
-            history = history_points(versions)
-        result = run.result
-        page = render_report(
-            evaluation=result.evaluation if result else None,
-            model=result.model if result else None,
-            X=run.data.X,
-            y=run.data.y,
-            history=history,
-            message=run.message,
-            generated=utcnow(),
-        )
-        path = output or settings.data_dir / "report.html"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(page, encoding="utf-8")
-        typer.echo(f"wrote {path}" + (f" ({run.message})" if run.message else ""))
+            written = write_report(session=session, settings=settings, path=output, fast=fast)
+        note = f" ({written.message})" if written.message else ""
+        typer.echo(f"wrote {written.path}{note}")

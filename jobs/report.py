@@ -1,0 +1,47 @@
+"""The model report as a job: evaluate the stored ratings and write one HTML file.
+
+``bachbot report`` and ``bachbot demo`` both call :func:`write_report`; the
+plots and tables themselves are ``models.report``'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobs.train import evaluate_stored
+from models.report import history_points, render_report
+from service.settings import Settings
+from service.store.models import ModelVersion, utcnow
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    path: Path
+    message: str | None
+    """Why some plots are missing (too little data), if they are."""
+
+
+def write_report(
+    *, session: Session, settings: Settings, path: Path | None = None, fast: bool = False
+) -> ReportResult:
+    """Evaluate the stored ratings (nested CV, as training does) and write the report."""
+    run = evaluate_stored(session=session, settings=settings, fast=fast)
+    versions = list(session.scalars(select(ModelVersion).order_by(ModelVersion.created_at)))
+    result = run.result
+    page = render_report(
+        evaluation=result.evaluation if result else None,
+        model=result.model if result else None,
+        X=run.data.X,
+        y=run.data.y,
+        history=history_points(versions),
+        message=run.message,
+        generated=utcnow(),
+    )
+    target = path or settings.data_dir / "report.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    return ReportResult(target, run.message)
