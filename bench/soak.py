@@ -1,6 +1,6 @@
 """Soak run: many cycles of the demo world with random Spotify faults and a scripted listener.
 
-    python -m bench.soak [--cycles 40] [--seed 0] [--backend sqlite|postgres]
+    python -m bench.soak [--cycles 100] [--seed 0] [--backend sqlite|postgres]
 
 Each cycle the local Spotify is told to fail a few of the next requests on
 routes the cycle uses (5xx, short and long 429s, connection resets,
@@ -167,12 +167,13 @@ def run_soak(
         gateway = SpotifyGateway(settings, store, clock=lambda: clock[0], sleep=lambda _s: None)
         _rate(sessions, rng.sample(sorted(tracks), k=12), tracks, taste, clock[0])
         seen = _ratings(sessions)
+        used = list(ROUTES)
         with httpx.Client(timeout=10) as http:
             cycle = Cycle(settings, sessions=sessions, spotify=gateway, http_client=http,
                           clock=lambda: clock[0], train_fast=True)  # fmt: skip
             for number in range(1, cycles + 1):
                 clock[0] = START + timedelta(minutes=30 * number)
-                planned = _inject(sim, rng) if number <= cycles - CLEAN_TAIL else []
+                planned = _inject(sim, rng, used) if number <= cycles - CLEAN_TAIL else []
                 before = Counter(sim.calls)
                 runs_before = _job_runs(sessions)
                 problems: list[str] = []
@@ -182,6 +183,7 @@ def run_soak(
                     problems.append(f"cycle {number} raised {type(err).__name__}: {err}")
                     report = None
                 sim.faults.clear()
+                used = [r for r in ROUTES if sim.calls[r] > before[r]] or list(ROUTES)
                 fired = {
                     name: min(times, sim.calls[route] - before[route])
                     for name, route, times in planned
@@ -218,13 +220,14 @@ def run_soak(
     return result
 
 
-def _inject(sim: SpotifySim, rng: random.Random) -> list[tuple[str, str, int]]:
-    """Fail the next requests of one to three random routes; returns (fault, route, times)."""
+def _inject(sim: SpotifySim, rng: random.Random, routes: list[str]) -> list[tuple[str, str, int]]:
+    """Fail the next requests of one to three routes the last cycle used (so most faults
+    fire); returns (fault, route, times)."""
     planned: list[tuple[str, str, int]] = []
     for _ in range(rng.randint(1, 3)):
         name = rng.choice(sorted(FAULTS))
         fault, times = FAULTS[name]
-        route = rng.choice(ROUTES)
+        route = rng.choice(routes)
         if any(route == r for _, r, _ in planned):
             continue
         sim.faults.inject(route, fault, times=times)
@@ -304,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.soak", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--cycles", type=int, default=40)
+    parser.add_argument("--cycles", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args(argv)

@@ -6,12 +6,12 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 
 from service.lock import process_lock
 from service.store.models import JobRun, Rating, Track
@@ -86,37 +86,27 @@ def test_connection_lost_mid_job_commits_nothing_and_next_run_succeeds(
     state.like("listener", new, world.clock[0])
 
     killer = create_engine(str(engine.url.render_as_string(hide_password=False)))
-    fired = threading.Event()
-    route = "GET /me/player/recently-played"  # after likes were written, before the commit
+    bind = world.sessions.kw["bind"]
+    armed = [True]
+    killed: list[int] = []
 
-    def terminate_job_backends() -> None:
-        # wait until sync reached the route, then kill every other backend of this database
-        while not fired.is_set():
-            if world.sim.calls[route] > calls:
-                with killer.connect() as conn:
-                    conn.execute(
-                        text(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                        )
-                    )
-                    conn.commit()
-                fired.set()
-                return
-            fired.wait(0.005)
+    def terminate_own_backend(conn: object, cursor: Any, statement: str, *_args: object) -> None:
+        """The server drops the job's connection just as it writes the first rating."""
+        if armed[0] and statement.lstrip().upper().startswith("INSERT INTO RATINGS"):
+            armed[0] = False
+            pid = cursor.connection.info.backend_pid
+            with killer.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                other.commit()
+            killed.append(pid)
 
-    from service.spotify_sim import Fault
-
-    world.sim.faults.inject(route, Fault.slow(0.5), times=1)
-    calls = world.sim.calls[route]
-    thread = threading.Thread(target=terminate_job_backends)
-    thread.start()
+    event.listen(bind, "before_cursor_execute", terminate_own_backend)
     try:
         (faulted,) = world.run(1)
     finally:
-        fired.set()
-        thread.join()
+        event.remove(bind, "before_cursor_execute", terminate_own_backend)
         killer.dispose()
+    assert killed, "the sync job wrote no rating, so nothing was cut"
     sync = faulted.by_job()["sync"]
     assert sync.status == "failed", faulted.outcomes
     with world.sessions() as session:

@@ -4,6 +4,7 @@ endpoints, the user deleting or editing the playlist, and shapes the spec allows
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from service.store.models import OAuthToken, Rating
 from service.store.state import get_state
 
 from .conftest import LISTENER, World
+from .conftest import PLAYLIST_NAME as PLAYLIST
 
 ALL_OK = {"sync", "features", "train", "score", "publish"}
 
@@ -138,12 +140,16 @@ def test_deleted_playlist_is_recreated_once(world: World, how: str, sync_fails: 
     "the user gets two playlists; fix: no retry of a non-idempotent call after it was sent, "
     "let the next publish adopt the marked playlist",
 )
+@pytest.mark.timeout(30)
 def test_timed_out_playlist_creation_does_not_leave_two_playlists(world: World) -> None:
     """A create that times out may still have happened on Spotify's side; a blind retry
     of ``POST /me/playlists`` would leave the user with two "Predicted favourites"."""
     world.sim.faults.inject("POST /me/playlists", Fault.slow(1.5), times=1)
     first = world.run(1)[0]
     world.sim.faults.clear()
+    # the timed-out request is still being served: wait until every POST has been answered
+    while len(world.sim.state.find_playlists(PLAYLIST)) < world.sim.calls["POST /me/playlists"]:
+        time.sleep(0.02)  # bounded by the test's timeout
     before = world.snapshot()
     clean = world.run(2)[-1]
     world.verify("read timeout on playlist creation", tries=1, before=before, clean=clean)

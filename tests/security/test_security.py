@@ -266,6 +266,7 @@ def test_http_binds_loopback_by_default(
     daemon, _ = daemon_factory()
     port = daemon.port
     assert port is not None
+    httpx.get(f"http://127.0.0.1:{port}/healthz")  # listening now (uvicorn listens in its thread)
     listening = Path("/proc/net/tcp").read_text().splitlines()[1:]
     local = [line.split()[1] for line in listening if line.split()[3] == "0A"]
     assert f"0100007F:{port:04X}" in local
