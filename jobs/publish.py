@@ -40,6 +40,7 @@ from jobs.playlist_plan import (
     removed_by_user,
     work_key,
 )
+from jobs.ratings import record_removals
 from service.settings import Settings
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import PlaylistInfo, PlaylistItem, User
@@ -52,7 +53,7 @@ from service.store.models import (
     Track,
     utcnow,
 )
-from service.store.ratings import add_rating, liked_track_ids, rated_track_ids
+from service.store.ratings import liked_track_ids, rated_track_ids
 from service.store.state import delete_state, get_state, set_state
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,48 @@ def _observe(
         return None
 
 
+def _read_items(spotify: PlaylistWriter, playlist_id: str) -> list[str]:
+    return [i.track.id for i in spotify.playlist_items(playlist_id) if i.track is not None]
+
+
+def _note_removals(
+    session: Session,
+    report: PublishReport,
+    *,
+    ours: set[str],
+    current: list[str],
+    settings: Settings,
+    now: datetime,
+) -> list[str]:
+    """Record what the user took out of our list as removal ratings (committed at once:
+    the user's signal must survive a failing write)."""
+    removed = removed_by_user(
+        published=[t for t in ours if t not in report.removals],
+        current=current,
+        liked=liked_track_ids(session=session),
+    )
+    if removed:
+        record_removals(session=session, track_ids=removed, settings=settings, now=now)
+        session.commit()
+        report.removals += removed
+    return removed
+
+
+def _plan(session: Session, settings: Settings, report: PublishReport) -> list[str]:
+    model = promoted_model(session=session)
+    report.model_version = model.version if model else None
+    candidates = [] if model is None else load_candidates(session=session, model=model)
+    planned = plan_playlist(
+        candidates,
+        excluded=rated_track_ids(session=session) | liked_track_ids(session=session),
+        size=settings.playlist_size,
+        min_score=settings.playlist_min_score,
+        max_per_work=settings.max_per_work,
+    )
+    report.published = len(planned)
+    return planned
+
+
 def _stamp(now: datetime) -> str:
     return now.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -200,41 +243,17 @@ def publish_playlist(
     report.playlist_id = playlist_id
 
     last = _last_publication(session=session, playlist_id=playlist_id)
-    liked = liked_track_ids(session=session)
+    # What we last wrote, when we know it was written whole: only these can be
+    # tracks the user removed (after an interrupted write, missing ones are ours).
+    ours = set(last.track_ids) if last is not None and not pending else set()
     if last is not None and not pending and snapshot == last.snapshot_id:
         current = list(last.track_ids)
     else:
-        items = spotify.playlist_items(playlist_id)
+        current = _read_items(spotify, playlist_id)
         report.read_items = True
-        current = [item.track.id for item in items if item.track is not None]
-        if last is not None and not pending:
-            report.removals = removed_by_user(
-                published=last.track_ids, current=current, liked=liked
-            )
-            for track_id in report.removals:
-                add_rating(
-                    session=session,
-                    track_id=track_id,
-                    value=settings.removal_rating,
-                    source="removal",
-                    note=f"removed from {settings.playlist_name}",
-                    created_at=now,
-                )
-            if report.removals:
-                session.commit()  # the user's signal is kept even if the write fails
+        _note_removals(session, report, ours=ours, current=current, settings=settings, now=now)
 
-    model = promoted_model(session=session)
-    report.model_version = model.version if model else None
-    candidates = [] if model is None else load_candidates(session=session, model=model)
-    planned = plan_playlist(
-        candidates,
-        excluded=rated_track_ids(session=session) | liked,
-        size=settings.playlist_size,
-        min_score=settings.playlist_min_score,
-        max_per_work=settings.max_per_work,
-    )
-    report.published = len(planned)
-
+    planned = _plan(session, settings, report)
     if needs_rewrite(planned=planned, current=current):
         set_state(
             session=session, key=PENDING_KEY, value={"playlist_id": playlist_id, "tracks": planned}
@@ -246,6 +265,13 @@ def publish_playlist(
                 built_at=_stamp(now), model_version=report.model_version, count=len(planned)
             ),
         )
+        # Spotify has no conditional write: look once more right before replacing,
+        # so a track the user removed since we looked is a rating, not overwritten.
+        latest = _read_items(spotify, playlist_id)
+        if _note_removals(
+            session, report, ours=ours & set(current), current=latest, settings=settings, now=now
+        ):
+            planned = _plan(session, settings, report)
         snapshot = spotify.replace_playlist_items(
             playlist_id, [f"spotify:track:{track_id}" for track_id in planned]
         )

@@ -116,8 +116,17 @@ class SpotifyGateway:
         payload: Any = None,
         resource: str = "",
         expect_body: bool = True,
+        idempotent: bool = True,
     ) -> Any:
-        """One logical call: retries per the policy; returns the JSON (None if no body)."""
+        """One logical call: retries per the policy; returns the JSON (None if no body).
+
+        A request that is not ``idempotent`` (creating a playlist, appending
+        items) is never repeated after a timeout, a reset or a 5xx: Spotify may
+        have applied it already, and a retry would make a second playlist or
+        duplicate items.  It fails instead; publishing is built to recover on
+        its next run (it adopts its marked playlist, and rewrites a half list).
+        A 429 is still waited out: it means the request was not processed.
+        """
         failures = 0
         waits = 0
         refreshed = False
@@ -160,6 +169,12 @@ class SpotifyGateway:
                 self._sleep(outcome.retry_after_s)
             elif outcome.kind == "retry":
                 failures += 1
+                if not idempotent:
+                    raise SpotifyUnavailable(
+                        endpoint=endpoint,
+                        cause=f"{outcome.detail} (not repeated: it may have been applied)",
+                        attempts=failures,
+                    ) from cause
                 if failures > self.settings.server_error_retries:
                     raise SpotifyUnavailable(
                         endpoint=endpoint, cause=outcome.detail, attempts=failures
@@ -279,6 +294,7 @@ class SpotifyGateway:
             "me/playlists",
             payload={"name": name, "public": public, "description": description},
             resource=f'new playlist "{name}"',
+            idempotent=False,
         )
         return parse.playlist(data)
 
@@ -315,6 +331,7 @@ class SpotifyGateway:
                 path,
                 payload={"uris": list(uris[start : start + PLAYLIST_CHUNK])},
                 resource=resource,
+                idempotent=False,
             )
             snapshot = str(data["snapshot_id"])
         return snapshot

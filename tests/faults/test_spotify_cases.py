@@ -133,13 +133,6 @@ def test_deleted_playlist_is_recreated_once(world: World, how: str, sync_fails: 
     world.verify(f"playlist deleted by the user: {how}", tries=1, before=before, clean=clean)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway retries POST /me/playlists after a read timeout (service/spotify/gateway.py "
-    "_request retries requests.Timeout for every method): Spotify created the first one, so "
-    "the user gets two playlists; fix: no retry of a non-idempotent call after it was sent, "
-    "let the next publish adopt the marked playlist",
-)
 @pytest.mark.timeout(30)
 def test_timed_out_playlist_creation_does_not_leave_two_playlists(world: World) -> None:
     """A create that times out may still have happened on Spotify's side; a blind retry
@@ -156,12 +149,6 @@ def test_timed_out_playlist_creation_does_not_leave_two_playlists(world: World) 
     assert statuses(first)["sync"] == "ok"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="jobs/publish.py rewrites from the snapshot seen by the sync's listing (or its "
-    "own GET) without looking again: a removal made after that and before PUT items is "
-    "overwritten, and the next snapshot matches bachbot's own write, so it is never read",
-)
 def test_user_edit_between_read_and_write_is_not_lost(world: World) -> None:
     """The user removes a published track while publish is writing: the removal must
     still become a rating (it is the user's signal), and nothing is duplicated."""
