@@ -24,7 +24,7 @@ from jobs.publish import publish_playlist
 from jobs.score import score_tracks
 from jobs.sync import sync_library
 from jobs.train import train_and_register
-from service.jobrunner import JobOutcome, run_job
+from service.jobrunner import JobOutcome, run_job, spotify_paused
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.store.db import session_factory
@@ -143,13 +143,19 @@ class Cycle:
             lambda s: sync_library(session=s, spotify=spotify, settings=settings, now=self.clock()),
             uses_spotify=True,
         )
-        step(
-            "features",
-            lambda s: compute_features(
-                session=s, spotify=spotify, settings=settings, http_client=self.http_client
-            ),
-            uses_spotify=True,
-        )
+
+        def features(session: Session) -> Any:
+            # Title metadata and ReccoBeats do not need Spotify: while Spotify work
+            # is paused, describe new tracks without the Spotify audio provider.
+            paused = spotify_paused(session=session, now=self.clock())
+            return compute_features(
+                session=session,
+                spotify=None if paused else spotify,
+                settings=settings,
+                http_client=self.http_client,
+            )
+
+        step("features", features, uses_spotify=False)
         due, newest = self._due()
         if due:
 

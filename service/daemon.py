@@ -34,7 +34,8 @@ from service.http import CallbackHandler, build_app
 from service.lock import process_lock
 from service.login import complete_pending
 from service.settings import Settings
-from service.store.db import hide_password, open_database, session_factory
+from service.store.db import hide_password, open_database, session_factory, transaction
+from service.store.jobruns import close_interrupted_runs
 
 log = logging.getLogger("bachbot.daemon")
 
@@ -119,6 +120,9 @@ class Daemon:
         return self.port
 
     def start(self) -> None:
+        with transaction(session_factory(self.engine)) as session:
+            if closed := close_interrupted_runs(session=session):
+                log.warning("%d job run(s) were interrupted by an earlier stop", closed)
         port = self.start_http()
         self.scheduler.add_job(
             self._tick,

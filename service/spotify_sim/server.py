@@ -171,6 +171,9 @@ class SpotifySim:
 class _Handler(BaseHTTPRequestHandler):
     sim: SpotifySim
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, a kept-alive
+    # client's delayed ACK stalls every answer by ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence per-request logging: URLs carry codes in the OAuth flow."""

@@ -52,3 +52,20 @@ def last_success(*, session: Session, job: str) -> JobRun | None:
         .order_by(JobRun.id.desc())
         .limit(1)
     ).first()
+
+
+def close_interrupted_runs(*, session: Session) -> int:
+    """Mark runs left ``running`` by a process that died (kill -9, power loss) as failed.
+
+    Call only while holding the process lock: then nothing else can be running.
+    Their work was rolled back by the database; the row just says so.
+    """
+    rows = list(session.scalars(select(JobRun).where(JobRun.status == "running")))
+    for run in rows:
+        run.status = "failed"
+        run.finished_at = utcnow()
+        run.error = (
+            "interrupted: bachbot stopped before this run finished; its work was rolled back"
+        )
+    session.flush()
+    return len(rows)

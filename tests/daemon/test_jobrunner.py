@@ -106,3 +106,18 @@ def test_unexpected_exception_is_recorded_not_raised(sessions: sessionmaker[Sess
     outcome = run_job("train", bug, sessions=sessions, uses_spotify=False)
     assert outcome.status == "failed"
     assert _runs(sessions, "train") == [("failed", "ZeroDivisionError: a bug")]
+
+
+def test_runs_left_running_by_a_killed_process_are_closed_at_start(
+    sessions: sessionmaker[Session],
+) -> None:
+    from service.store.jobruns import close_interrupted_runs, start_job_run
+
+    with sessions() as session:
+        start_job_run(session=session, job="sync")
+        session.commit()
+        assert close_interrupted_runs(session=session) == 1
+        session.commit()
+    assert _runs(sessions, "sync") == [
+        ("failed", "interrupted: bachbot stopped before the run finished; its work was undone")
+    ]
