@@ -64,8 +64,6 @@ def close_interrupted_runs(*, session: Session) -> int:
     for run in rows:
         run.status = "failed"
         run.finished_at = utcnow()
-        run.error = (
-            "interrupted: bachbot stopped before this run finished; its work was rolled back"
-        )
+        run.error = "interrupted: bachbot stopped before the run finished; its work was undone"
     session.flush()
     return len(rows)
