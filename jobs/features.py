@@ -113,19 +113,15 @@ def _run_provider(*, session: Session, provider: FeatureProvider, report: Featur
     """Fetch and store chunk by chunk until nothing is missing or the cycle's budget is spent."""
     budget = PER_CYCLE.get(provider.name)
     chunk = CHUNK.get(provider.name, 200)
-    done: set[str] = set()
-    while budget is None or len(done) < budget:
-        size = chunk if budget is None else min(chunk, budget - len(done))
-        ids = tracks_missing_features(
-            session=session,
-            provider=provider.name,
-            schema_version=provider.schema_version,
-            limit=size,
-        )
-        if done.intersection(ids):  # stored rows no longer count as missing; never loop
-            return
-        if not ids:
-            return
+    # One query for what is missing (an anti-join over every track), then chunks.
+    missing = tracks_missing_features(
+        session=session,
+        provider=provider.name,
+        schema_version=provider.schema_version,
+        limit=budget,
+    )
+    for start in range(0, len(missing), chunk):
+        ids = missing[start : start + chunk]
         result = provider.fetch(tracks_for_features(session=session, track_ids=ids))
         values = {track_id: result.get(track_id) for track_id in ids}
         save_features(
@@ -135,7 +131,6 @@ def _run_provider(*, session: Session, provider: FeatureProvider, report: Featur
             values=values,
         )
         session.commit()
-        done.update(ids)
         report.stored[provider.name] = report.stored.get(provider.name, 0) + len(ids)
         empty = sum(1 for v in values.values() if v is None)
         report.empty[provider.name] = report.empty.get(provider.name, 0) + empty

@@ -80,20 +80,43 @@ def _schema() -> FeatureSchema:
 FEATURE_SCHEMA: FeatureSchema = _schema()
 
 
-def _value(row: ProviderRow, column: str, providers: tuple[str, ...]) -> float:
-    for provider in providers:
-        values = row.get(provider)
-        if values is None:
-            continue
-        value = values.get(column)
-        if value is not None:
-            return float(value)
-    return float("nan")
+def _fill_plan() -> list[tuple[str, tuple[str, ...], npt.NDArray[np.intp]]]:
+    """(provider, its source columns, their matrix columns), highest priority first.
+
+    A column several providers can fill takes the first provider's value, then
+    the next one's where that is missing; so the plan lists every column's first
+    provider before any column's second, and each step only fills what is NaN.
+    """
+    depth = max(len(providers) for _, _, providers in _SOURCES)
+    plan: list[tuple[str, tuple[str, ...], npt.NDArray[np.intp]]] = []
+    for level in range(depth):
+        by_provider: dict[str, list[tuple[str, int]]] = {}
+        for j, (_, column, providers) in enumerate(_SOURCES):
+            if level < len(providers):
+                by_provider.setdefault(providers[level], []).append((column, j))
+        for provider, pairs in by_provider.items():
+            plan.append((provider, tuple(c for c, _ in pairs), np.array([j for _, j in pairs])))
+    return plan
+
+
+_PLAN = _fill_plan()
+_EMPTY: dict[str, float | None] = {}
 
 
 def build_matrix(rows: Sequence[ProviderRow]) -> npt.NDArray[np.float64]:
-    """``len(rows) x len(FEATURE_SCHEMA.columns)`` floats, NaN where no provider knows."""
+    """``len(rows) x len(FEATURE_SCHEMA.columns)`` floats, NaN where no provider knows.
+
+    Built one provider block at a time (numpy turns ``None`` into NaN), which is
+    what keeps a full rescore of 50,000 tracks cheap.
+    """
     matrix = np.full((len(rows), len(_SOURCES)), np.nan, dtype=np.float64)
-    for i, row in enumerate(rows):
-        matrix[i] = [_value(row, column, providers) for _, column, providers in _SOURCES]
+    if not rows:
+        return matrix
+    for provider, columns, targets in _PLAN:
+        block = np.array(
+            [[(row.get(provider) or _EMPTY).get(c) for c in columns] for row in rows],
+            dtype=np.float64,
+        )
+        current = matrix[:, targets]
+        matrix[:, targets] = np.where(np.isnan(current), block, current)
     return matrix

@@ -15,11 +15,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.dates import date2num
-from matplotlib.figure import Figure
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.inspection import permutation_importance
@@ -28,6 +26,9 @@ from sklearn.pipeline import Pipeline
 
 from models.evaluate import METRICS, CandidateResult, Evaluation
 from models.pipeline import Array, TasteModel, describe_params, quiet_fit
+
+if TYPE_CHECKING:  # matplotlib loads only when a report is drawn, not in every daemon
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -141,10 +142,12 @@ def comparison_text(evaluation: Evaluation) -> str:
 
 # --- plots -----------------------------------------------------------------------------
 
-PlotFn = Callable[[Figure], None]
+PlotFn = Callable[["Figure"], None]
 
 
 def _png(draw: PlotFn) -> str:
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(5.5, 4), dpi=90)
     draw(fig)
     fig.tight_layout()
@@ -295,6 +298,8 @@ def plot_history(history: Sequence[VersionPoint]) -> PlotFn:
         raise ValueError("no trained model versions with a nested score yet")
 
     def draw(fig: Figure) -> None:
+        from matplotlib.dates import date2num
+
         ax = fig.add_subplot()
         when = date2num([h.created for h in scored])  # type: ignore[no-untyped-call]
         score = np.array([h.score for h in scored], dtype=float)

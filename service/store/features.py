@@ -111,10 +111,15 @@ def load_feature_rows(
     ids = list(result)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for row in session.scalars(select(Feature).where(Feature.track_id.in_(chunk))):
-            if wanted.get(row.provider, row.schema_version) != row.schema_version:
+        rows = session.execute(
+            select(
+                Feature.track_id, Feature.provider, Feature.schema_version, Feature.values
+            ).where(Feature.track_id.in_(chunk))
+        )  # plain rows, not ORM objects: this runs for every track when a model changes
+        for track_id, provider, schema_version, values in rows:
+            if wanted.get(provider, schema_version) != schema_version:
                 continue
-            result[row.track_id][row.provider] = row.values
+            result[track_id][provider] = values
     return result
 
 
