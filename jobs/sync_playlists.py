@@ -31,6 +31,10 @@ from service.store.playlists import (
 from service.store.state import get_state, set_state
 
 USER_ID_KEY = "sync.user_id"
+OTHERS_REFUSED_KEY = "sync.others_playlists_refused_at"
+"""When Spotify last refused this app the items of someone else's playlist: the
+2026 rule holds for every such playlist, so the others are not asked until the
+next re-check (an app with pre-2024 quota is never refused and always reads)."""
 
 
 class Step(StrEnum):
@@ -103,6 +107,21 @@ class PlaylistsReport:
     unreadable: list[UnreadablePlaylist] = field(default_factory=list)
 
 
+def _others_refused_recently(ctx: SyncContext) -> bool:
+    refused = get_state(session=ctx.session, key=OTHERS_REFUSED_KEY)
+    recheck = timedelta(hours=ctx.settings.unreadable_recheck_hours)
+    return refused is not None and ctx.now - datetime.fromisoformat(refused) < recheck
+
+
+def _unreadable(
+    ctx: SyncContext, info: PlaylistInfo, row: Playlist, report: PlaylistsReport
+) -> None:
+    if row.readable or row.last_checked_at is None:
+        report.newly_unreadable += 1
+    reason = unreadable_reason(info, recheck_hours=ctx.settings.unreadable_recheck_hours)
+    mark_unreadable(session=ctx.session, playlist=row, reason=reason, now=ctx.now)
+
+
 def current_user_id(ctx: SyncContext) -> str:
     """The account's id, asked once and then remembered (it decides "owned")."""
     cached = get_state(session=ctx.session, key=USER_ID_KEY)
@@ -152,13 +171,16 @@ def sync_playlists(ctx: SyncContext) -> PlaylistsReport:
 
 
 def _read(ctx: SyncContext, info: PlaylistInfo, row: Playlist, report: PlaylistsReport) -> None:
+    someone_elses = not row.owned and not info.collaborative
+    if someone_elses and _others_refused_recently(ctx):
+        _unreadable(ctx, info, row, report)  # the rule is per app: no need to ask again
+        return
     try:
         items = ctx.spotify.playlist_items(info.id, name=info.name)
     except SpotifyRestricted:
-        if row.readable or row.last_checked_at is None:
-            report.newly_unreadable += 1
-        reason = unreadable_reason(info, recheck_hours=ctx.settings.unreadable_recheck_hours)
-        mark_unreadable(session=ctx.session, playlist=row, reason=reason, now=ctx.now)
+        if someone_elses:
+            set_state(session=ctx.session, key=OTHERS_REFUSED_KEY, value=ctx.now.isoformat())
+        _unreadable(ctx, info, row, report)
         return
     except SpotifyNotFound:
         return  # deleted between listing and reading; the next listing drops it

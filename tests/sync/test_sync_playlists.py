@@ -140,6 +140,17 @@ def test_changed_playlist_is_read_again_and_only_it(
     assert report.playlists_read == 1
 
 
+def test_one_refusal_stands_for_every_playlist_of_someone_else(
+    scenario: Scenario, run_sync: RunSync, spotify_sim: SpotifySim, session: Session
+) -> None:
+    """The 2026 rule is per app: after one 403 the other followed playlists are not asked."""
+    report = run_sync()
+    readable = len(scenario.owned) + 1  # owned and collaborative; the bot's is skipped
+    assert spotify_sim.calls[ITEMS] == readable + 1
+    assert sorted(p.name for p in report.unreadable) == ["Curated 0", "Curated 1"]
+    assert all(session.get_one(Playlist, pid).readable is False for pid in scenario.followed)
+
+
 def test_unreadable_playlist_is_asked_again_only_after_recheck_interval(
     scenario: Scenario, run_sync: RunSync, spotify_sim: SpotifySim, session: Session
 ) -> None:
