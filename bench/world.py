@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 
 from models.catalogue_demo import BACH_ID
@@ -71,20 +70,13 @@ def sim_settings(
     base: Settings, sim: SpotifySim, *, data_dir: Path, database_url: str, **overrides: Any
 ) -> Settings:
     """``base`` pointed at the local Spotify (and its ReccoBeats), Bach's artist id as composer."""
-    update: dict[str, Any] = {
+    defaults: dict[str, Any] = {
         "data_dir": data_dir,
         "database_url": database_url,
-        "spotify_client_id": sim.accounts.client_id,
-        "spotify_client_secret": SecretStr(sim.accounts.client_secret),
-        "spotify_api_base": sim.api_base,
-        "spotify_accounts_base": sim.accounts_base,
-        "reccobeats_enabled": True,
-        "reccobeats_base": sim.reccobeats_base,
         "composer_artist_ids": [BACH_ID],
         "backoff_base_s": 0.0,
     }
-    update.update(overrides)
-    return base.model_copy(update=update)
+    return sim.settings_for(base, **{**defaults, **overrides})
 
 
 def settings_to_json(settings: Settings) -> dict[str, Any]:

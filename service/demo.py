@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -120,26 +119,19 @@ def build_world(catalogue: DemoCatalogue, taste: HiddenTaste, *, seed: int) -> S
 
 def demo_settings(base: Settings, sim: SpotifySim, data_dir: Path) -> Settings:
     """The user's settings, pointed at the local Spotify and sized for a fast demo."""
-    return base.model_copy(
-        update={
-            "data_dir": data_dir,
-            "database_url": None,
-            "spotify_client_id": sim.accounts.client_id,
-            "spotify_client_secret": SecretStr(sim.accounts.client_secret),
-            "spotify_api_base": sim.api_base,
-            "spotify_accounts_base": sim.accounts_base,
-            "reccobeats_enabled": True,
-            "reccobeats_base": sim.reccobeats_base,
-            "composer_artist_ids": [BACH_ID],
-            "calls_per_cycle": 2000,
-            "cv_splits": 3,
-            "cv_repeats": 1,
-            "min_ratings": 12,
-            "retrain_after_ratings": 1,
-            "playlist_size": 20,
-            "playlist_min_score": 0.0,
-            "max_per_work": 2,
-        }
+    return sim.settings_for(
+        base,
+        data_dir=data_dir,
+        database_url=None,
+        composer_artist_ids=[BACH_ID],
+        calls_per_cycle=2000,
+        cv_splits=3,
+        cv_repeats=1,
+        min_ratings=12,
+        retrain_after_ratings=1,
+        playlist_size=20,
+        playlist_min_score=0.0,
+        max_per_work=2,
     )
 
 

@@ -9,6 +9,7 @@ migrated once per session.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -50,6 +51,19 @@ def _base_settings(data_dir: Path, database_url: str | None) -> Settings:
         spotify_redirect_uri="http://127.0.0.1:8888/callback",
         reccobeats_enabled=False,
     )
+
+
+@pytest.fixture(autouse=True)
+def _restore_log_handlers() -> Iterator[None]:
+    """``bachbot ...`` run in-process adds a stderr handler bound to pytest's capture;
+    left on the root logger it would write to a closed stream in later tests."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from pydantic import SecretStr
+
+from service.settings import Settings
 from service.spotify_sim import api, render
 from service.spotify_sim.accounts import Accounts
 from service.spotify_sim.faults import Fault, Faults
@@ -140,7 +143,20 @@ class SpotifySim:
     def reccobeats_base(self) -> str:
         return self.root + "reccobeats/"
 
-    # --- helpers for tests --------------------------------------------------------
+    # --- helpers for tests, the demo and the benchmarks -----------------------------
+    def settings_for(self, base: Settings, **overrides: Any) -> Settings:
+        """``base`` talking to this local Spotify: its accounts service, Web API and
+        ReccoBeats-compatible endpoint, with the client it accepts."""
+        update: dict[str, Any] = {
+            "spotify_client_id": self.accounts.client_id,
+            "spotify_client_secret": SecretStr(self.accounts.client_secret),
+            "spotify_api_base": self.api_base,
+            "spotify_accounts_base": self.accounts_base,
+            "reccobeats_enabled": True,
+            "reccobeats_base": self.reccobeats_base,
+        }
+        return base.model_copy(update={**update, **overrides})
+
     def issue_token(self, user_id: str | None = None, scope: str = "") -> dict[str, Any]:
         """A valid token_info for ``user_id`` (default user), with spotipy's extra fields."""
         user = user_id or self.state.default_user

@@ -24,7 +24,6 @@ of the run (``pytest tests/faults`` prints it on its own):
 
 from __future__ import annotations
 
-import logging
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,19 +89,6 @@ class FaultTable:
 TABLE = FaultTable()
 
 
-@pytest.fixture(autouse=True)
-def _restore_log_handlers() -> Iterator[None]:
-    """``bachbot ...`` run in-process adds a stderr handler bound to pytest's capture;
-    left on the root logger it would write to a closed stream in later tests."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-
-
 @pytest.fixture
 def fault_table() -> FaultTable:
     return TABLE
@@ -118,25 +103,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 # --- the world ----------------------------------------------------------------------------
 def fault_settings(base: Settings, sim: SpotifySim) -> Settings:
     """The test settings pointed at the local Spotify, sized so a cycle takes a moment."""
-    return base.model_copy(
-        update={
-            "spotify_client_id": sim.accounts.client_id,
-            "spotify_client_secret": SecretStr(sim.accounts.client_secret),
-            "spotify_api_base": sim.api_base,
-            "spotify_accounts_base": sim.accounts_base,
-            "reccobeats_enabled": True,
-            "reccobeats_base": sim.reccobeats_base,
-            "composer_artist_ids": [BACH_ID],
-            "calls_per_cycle": 2000,
-            "spotify_timeout_s": 1.0,
-            "cv_splits": 2,
-            "cv_repeats": 1,
-            "min_ratings": 10_000,  # the cold-start model: training is not what is tested here
-            "retrain_after_ratings": 1,
-            "playlist_size": 12,
-            "playlist_min_score": 0.0,
-            "max_per_work": 2,
-        }
+    return sim.settings_for(
+        base,
+        composer_artist_ids=[BACH_ID],
+        calls_per_cycle=2000,
+        spotify_timeout_s=1.0,
+        cv_splits=2,
+        cv_repeats=1,
+        min_ratings=10_000,  # the cold-start model: training is not what is tested here
+        retrain_after_ratings=1,
+        playlist_size=12,
+        playlist_min_score=0.0,
+        max_per_work=2,
     )
 
 
