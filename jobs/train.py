@@ -176,6 +176,44 @@ def _record(
     return row
 
 
+def _register(
+    *,
+    session: Session,
+    settings: Settings,
+    model: Any,
+    kind: str,
+    data_fp: str,
+    n: int,
+    params: dict[str, Any],
+    metrics: dict[str, Any],
+    decision: PromotionDecision,
+) -> ModelVersion:
+    """Save the artifact (with its JSON metadata) and record the version and decision."""
+    saved = save_model(
+        model,
+        models_dir=settings.models_dir,
+        kind=kind,
+        schema_version=FEATURE_SCHEMA.version,
+        columns=FEATURE_SCHEMA.columns,
+        data_fingerprint=data_fp,
+        metrics=metrics,
+        params=params,
+        n_ratings=n,
+    )
+    return _record(
+        session=session,
+        saved_version=saved.version,
+        kind=kind,
+        artifact=saved.path,
+        sha256=saved.sha256,
+        data_fp=data_fp,
+        n=n,
+        params=params,
+        metrics=metrics,
+        decision=decision,
+    )
+
+
 def _nan_to_none(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else value
 
@@ -224,29 +262,11 @@ def train_and_register(
             cur_score = incumbent_score(current, data=data, data_fp=data_fp, options=options)
         incumbent = Incumbent(kind=current.kind, score_same_data=cur_score)
     decision = decide_promotion(new_kind=kind, new_score=score, current=incumbent)
-    saved = save_model(
-        model,
-        models_dir=settings.models_dir,
-        kind=kind,
-        schema_version=FEATURE_SCHEMA.version,
-        columns=FEATURE_SCHEMA.columns,
-        data_fingerprint=data_fp,
-        metrics=metrics,
-        params=params,
-        n_ratings=n,
-    )
-    row = _record(
-        session=session,
-        saved_version=saved.version,
-        kind=kind,
-        artifact=saved.path,
-        sha256=saved.sha256,
-        data_fp=data_fp,
-        n=n,
-        params=params,
+    row = _register(
+        session=session, settings=settings, model=model, kind=kind, data_fp=data_fp, n=n,
+        params=params, decision=decision,
         metrics={**metrics, "current_score": _nan_to_none(decision.current_score)},
-        decision=decision,
-    )
+    )  # fmt: skip
     log.info("model %s (%s, %d ratings): %s", row.version, kind, n, decision.as_text())
     if (
         not decision.promote
@@ -311,29 +331,10 @@ def _refit_current(
         new_score=_nan_to_none(new_score),
         current_score=_nan_to_none(nested.r2),
     )
-    saved = save_model(
-        model,
-        models_dir=settings.models_dir,
-        kind=current.kind,
-        schema_version=FEATURE_SCHEMA.version,
-        columns=FEATURE_SCHEMA.columns,
-        data_fingerprint=data_fp,
-        metrics=metrics,
-        params=dict(params),
-        n_ratings=len(data.y),
-    )
-    row = _record(
-        session=session,
-        saved_version=saved.version,
-        kind=current.kind,
-        artifact=saved.path,
-        sha256=saved.sha256,
-        data_fp=data_fp,
-        n=len(data.y),
-        params=dict(params),
-        metrics=metrics,
-        decision=decision,
-    )
+    row = _register(
+        session=session, settings=settings, model=model, kind=current.kind, data_fp=data_fp,
+        n=len(data.y), params=dict(params), metrics=metrics, decision=decision,
+    )  # fmt: skip
     log.info("model %s: %s", row.version, decision.as_text())
     return row, decision
 
