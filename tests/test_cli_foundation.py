@@ -81,3 +81,16 @@ def test_database_password_is_hidden_in_status(cli: Cli, settings: Settings) -> 
     assert "s3cret" not in hide_password("postgresql+psycopg://bot:s3cret@db:5432/bachbot")
     _code, out, _ = cli("status", "--json")
     assert json.loads(out)["database_url"] == hide_password(settings.resolved_database_url)
+
+
+@pytest.mark.parametrize(
+    ("ref", "value", "problem"),
+    [("spotify:track:abc", "5", "not a track id"), ("4uLU6hMCjMI75M1A2tKUQC", "11", "1 to 10")],
+)
+def test_rate_reports_bad_input_before_needing_spotify(
+    cli: Cli, ref: str, value: str, problem: str
+) -> None:
+    code, _out, err = cli("rate", ref, value, env={"BACHBOT_SPOTIFY_CLIENT_ID": ""})
+    assert code == 1
+    assert "cannot rate" in err and problem in err
+    assert "client id" not in err

@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.rating_input import parse_ratings_csv
+from jobs.rating_input import parse_rating, parse_ratings_csv, parse_track_ref
 from jobs.ratings import import_ratings, rate_track
 from jobs.sync import SyncReport, render_sync_report, sync_library
 from service.cli import settings_of
@@ -60,6 +60,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Rate one track; an explicit rating outranks likes and removals."""
         settings = settings_of(ctx)
+        try:  # a typo is reported before anything needs Spotify
+            parse_track_ref(track)
+            parse_rating(rating)
+        except ValueError as err:
+            raise ConfigError(f"cannot rate: {err}") from err
         _, sessions, spotify = _open(settings)
         with transaction(sessions) as session:
             result = rate_track(
