@@ -17,7 +17,6 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -138,44 +137,6 @@ def incumbent_score(
         return None
 
 
-def _record(
-    *,
-    session: Session,
-    saved_version: str,
-    kind: str,
-    artifact: Path,
-    sha256: str,
-    data_fp: str,
-    n: int,
-    params: dict[str, Any],
-    metrics: dict[str, Any],
-    decision: PromotionDecision,
-) -> ModelVersion:
-    now = utcnow()
-    row = ModelVersion(
-        version=saved_version,
-        kind=kind,
-        created_at=now,
-        params=params,
-        metrics=metrics,
-        artifact_path=str(artifact),
-        sha256=sha256,
-        feature_schema=FEATURE_SCHEMA.to_dict(),
-        data_fingerprint=data_fp,
-        n_ratings=n,
-        promoted=decision.promote,
-        promoted_at=now if decision.promote else None,
-        decision=decision.as_text(),
-    )
-    if decision.promote:
-        session.execute(
-            update(ModelVersion).where(ModelVersion.promoted.is_(True)).values(promoted=False)
-        )
-    session.add(row)
-    session.flush()
-    return row
-
-
 def _register(
     *,
     session: Session,
@@ -200,18 +161,29 @@ def _register(
         params=params,
         n_ratings=n,
     )
-    return _record(
-        session=session,
-        saved_version=saved.version,
+    now = utcnow()
+    row = ModelVersion(
+        version=saved.version,
         kind=kind,
-        artifact=saved.path,
-        sha256=saved.sha256,
-        data_fp=data_fp,
-        n=n,
+        created_at=now,
         params=params,
         metrics=metrics,
-        decision=decision,
+        artifact_path=str(saved.path),
+        sha256=saved.sha256,
+        feature_schema=FEATURE_SCHEMA.to_dict(),
+        data_fingerprint=data_fp,
+        n_ratings=n,
+        promoted=decision.promote,
+        promoted_at=now if decision.promote else None,
+        decision=decision.as_text(),
     )
+    if decision.promote:  # at most one model is in use
+        session.execute(
+            update(ModelVersion).where(ModelVersion.promoted.is_(True)).values(promoted=False)
+        )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def _nan_to_none(value: float | None) -> float | None:
