@@ -340,7 +340,7 @@ def open_world(
     sim = SpotifySim(state, mode="new", validate=False).start()
     settings = sim_settings(
         base_settings(data_dir), sim, data_dir=data_dir, database_url=backend_url,
-        min_ratings=12, cv_splits=3, cv_repeats=1, playlist_min_score=0.0,
+        min_ratings=12, cv_splits=3, cv_repeats=1, playlist_min_probability=0.0,
     )  # fmt: skip
     engine = open_database(settings)
     sessions = session_factory(engine)

@@ -7,9 +7,10 @@ the blocks a new Spotify app really sees: the Spotify-only audio columns
 (duration, time signature, segment means) all missing, the ReccoBeats columns
 present for 85 % of the tracks (missing as a block for the rest), the
 metadata flags sparse and present; ratings are whole numbers 1-10 driven by a
-few of those columns plus noise.  Training uses ``jobs.train.model_options``
-with the default settings (nested CV 5x2 outer, 3 inner, the default grid,
-``train_jobs`` = 2), exactly what the train job runs.
+few of those columns plus noise; a rating of 7 or more counts as loved.
+Training uses ``jobs.train.model_options`` with the default settings (nested
+CV 5-fold outer with 5 repeats up to 200 ratings and 2 above, 3-fold inner,
+the default grid, ``train_jobs`` = 2), exactly what the train job runs.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from typing import Any
 import numpy as np
 
 from bench.report import Row
+from models.candidates import Config, mlp_configs
 from models.evaluate import train_model
 from models.features.reccobeats import ReccoBeatsProvider
+from models.folds import default_repeats
 from models.matrix import FEATURE_SCHEMA
 from models.pipeline import Array, TasteModel, score
+from models.target import from_ratings
 
 TRAIN_TARGETS: dict[int, float] = {100: 10.0, 1_000: 60.0}
 SCORE_TARGET_S = 0.5
@@ -67,7 +71,7 @@ def default_options() -> Any:
 def time_training(n: int, *, options: Any, seed: int = 0) -> tuple[float, TasteModel]:
     X, y = synthetic_matrix(n, seed=seed)
     started = time.perf_counter()
-    result = train_model(X, y, options=options, columns=FEATURE_SCHEMA.columns)
+    result = train_model(X, from_ratings(y), options=options, columns=FEATURE_SCHEMA.columns)
     return time.perf_counter() - started, result.model
 
 
@@ -120,9 +124,9 @@ def run_model(
             target=TRAIN_TARGETS.get(n), compare="<",
             baseline=None if previous is None else timings[previous],
             baseline_name="" if previous is None else f"{previous:,} ratings",
-            note=f"{options.outer_splits}x{options.outer_repeats} outer, "
-            f"{options.inner_splits} inner, {len(options.param_grid()[0]['reduce__kind'])} "
-            f"reducers, n_jobs={options.n_jobs}; chosen {fitted.params}"
+            note=f"{options.outer_splits}x{default_repeats(n, options.outer_repeats)} outer, "
+            f"{options.inner_splits} inner, {len(mlp_configs())} MLP configurations, "
+            f"n_jobs={options.n_jobs}; chosen {Config.from_dict(fitted.config).key}"
             + ("" if previous is None else f"; ratings grew {n / previous:.0f}x"),
         ))  # fmt: skip
         progress(f"  train {n}: {took:.1f} s")
@@ -133,7 +137,7 @@ def run_model(
             section, f"score {score_n:,} tracks: predict only", took, "s",
             target=SCORE_TARGET_S, compare="<",
             note=f"{score_n / took:,.0f} tracks/s; {pipelines} pipelines (final + fold "
-            "models for the uncertainty); best of 3",
+            "models for the spread); best of 3",
         ))  # fmt: skip
         progress(f"  score {score_n}: {took:.3f} s")
     return rows, model

@@ -157,7 +157,7 @@ def run_soak(
         settings = sim_settings(
             base_settings(folder), sim, data_dir=folder / "data", database_url=url,
             min_ratings=12, cv_splits=3, cv_repeats=1, retrain_after_ratings=5,
-            playlist_size=20, playlist_min_score=0.0, max_per_work=2, train_jobs=1,
+            playlist_size=20, playlist_min_probability=0.0, max_per_work=2, train_jobs=1,
         )  # fmt: skip
         engine = open_database(settings)
         sessions = session_factory(engine)

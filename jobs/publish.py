@@ -187,7 +187,7 @@ def _plan(session: Session, settings: Settings, report: PublishReport) -> list[s
         candidates,
         excluded=rated_track_ids(session=session) | liked_track_ids(session=session),
         size=settings.playlist_size,
-        min_score=settings.playlist_min_score,
+        min_score=settings.playlist_min_probability,
         max_per_work=settings.max_per_work,
     )
     report.published = len(planned)
@@ -254,6 +254,10 @@ def publish_playlist(
         _note_removals(session, report, ours=ours, current=current, settings=settings, now=now)
 
     planned = _plan(session, settings, report)
+    if report.model_version is None:
+        # No model in use (none yet, or the one in use was refused until the next
+        # retrain): leave the playlist as the listener last saw it.
+        planned = current
     if needs_rewrite(planned=planned, current=current):
         set_state(
             session=session, key=PENDING_KEY, value={"playlist_id": playlist_id, "tracks": planned}

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jobs.train import evaluate_stored
+from jobs.train import Progress, evaluate_stored
 from models.report import history_points, render_report
 from service.settings import Settings
 from service.store.models import ModelVersion, utcnow
@@ -26,17 +26,22 @@ class ReportResult:
 
 
 def write_report(
-    *, session: Session, settings: Settings, path: Path | None = None, fast: bool = False
+    *,
+    session: Session,
+    settings: Settings,
+    path: Path | None = None,
+    fast: bool = False,
+    progress: Progress | None = None,
 ) -> ReportResult:
     """Evaluate the stored ratings (nested CV, as training does) and write the report."""
-    run = evaluate_stored(session=session, settings=settings, fast=fast)
+    run = evaluate_stored(session=session, settings=settings, fast=fast, progress=progress)
     versions = list(session.scalars(select(ModelVersion).order_by(ModelVersion.created_at)))
     result = run.result
     page = render_report(
         evaluation=result.evaluation if result else None,
         model=result.model if result else None,
         X=run.data.X,
-        y=run.data.y,
+        y=run.data.labels.loved,
         history=history_points(versions),
         message=run.message,
         generated=utcnow(),

@@ -1,6 +1,9 @@
-"""The score job: the promoted model's (score, uncertainty) for every unrated Bach track.
+"""The score job: the promoted model's probability of love for every unrated Bach track.
 
-Thin I/O around :func:`models.pipeline.score`.  Predictions are written for the
+Thin I/O around :func:`models.pipeline.score`.  A prediction's ``score`` is
+the probability (0-1) that the listener loves the track and its
+``uncertainty`` the spread of the model's fold fits (see
+:class:`models.pipeline.TasteModel`).  Predictions are written for the
 promoted model version; predictions of versions no longer promoted are deleted
 so the table holds one model's view.  Scoring is incremental: a cycle scores
 only the tracks that have no prediction from this model yet, or whose features
@@ -21,9 +24,10 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from models.errors import ArtifactRefused
 from models.matrix import FEATURE_SCHEMA
 from models.pipeline import score
-from models.registry import ArtifactRefused, load_model
+from models.registry import load_model
 from service.settings import Settings
 from service.store.features import load_matrix
 from service.store.model_versions import promoted_model
@@ -87,8 +91,8 @@ def _delete_predictions(session: Session, model_version_id: int, track_ids: list
         )
 
 
-def score_tracks(*, session: Session, settings: Settings, spotify: object = None) -> ScoreReport:
-    """Score all unrated known Bach tracks with the promoted model."""
+def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
+    """Score all unrated known Bach tracks with the promoted model (probability of love)."""
     version = promoted_model(session=session)
     if version is None or not version.artifact_path:
         return ScoreReport(status="no_model", message="no model promoted yet; run `bachbot train`")

@@ -1,14 +1,15 @@
-"""The train job: ratings + features from the database -> a registered model version.
+"""The train job: learn how likely the listener loves a track, and decide what is in use.
 
-Thin I/O around :mod:`models`: load the effective ratings of Bach tracks and
-their feature matrix, train (or fit the cold-start fallback below
-``settings.min_ratings``), save the artifact, and record a ``ModelVersion``
-with the promotion decision and both scores.  Every run records a version, even
-an unpromoted one, so the scheduler's "last trained" clock advances.
-
-How the gate compares (see :mod:`models.registry`): if the current model was
-evaluated on exactly this data with the same folds, its stored nested R2 is
-used; otherwise its configuration is re-scored on this data's outer folds.
+Reads the effective ratings (:mod:`jobs.training_data`); with enough loved and
+not-loved tracks it evaluates every model family by nested cross-validation
+and trains the configured one (:mod:`models.evaluate`), otherwise it fits the
+cold start (similarity to what was loved and removed).  The promotion gate
+(:mod:`models.gate`) then scores the new model and the one in use the same
+way on the same folds of today's ratings and promotes the new one unless it
+is worse beyond the margin; when the one in use wins, its configuration is
+refit on today's ratings, so the model in use always learns from every
+rating.  Each artifact is saved with its metadata and recorded as a
+``ModelVersion`` with the decision in words.
 """
 
 from __future__ import annotations
@@ -17,50 +18,34 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from models.coldstart import fit_coldstart
-from models.evaluate import (
-    Evaluation,
-    TrainResult,
-    evaluate_fixed,
-    minimum_samples,
-    refit_fixed,
-    train_model,
-)
+from jobs.training_data import TrainingData, load_training_data
+from models.candidates import Config
+from models.coldstart import ColdStartClassifier
+from models.errors import ModelError, NotEnoughData
+from models.evaluate import Evaluation, TrainResult, fit_fixed, train_model
+from models.folds import choose_grouping
+from models.gate import GateDecision, Holdout, compare, decide, first, holdout
 from models.matrix import FEATURE_SCHEMA
-from models.pipeline import Array, ModelOptions
-from models.registry import (
-    Incumbent,
-    ModelError,
-    PromotionDecision,
-    decide_promotion,
-    fingerprint,
-    save_model,
-)
+from models.metrics import clean
+from models.options import ModelOptions
+from models.pipeline import TasteModel, quiet_fit
+from models.registry import fingerprint, load_model, save_model
 from models.report import comparison_text
 from service.settings import Settings
-from service.store.features import load_matrix
 from service.store.model_versions import promoted_model
-from service.store.models import ModelVersion, Track, utcnow
-from service.store.ratings import effective_ratings
+from service.store.models import ModelVersion, utcnow
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """Rated Bach tracks in a stable order, their features and ratings."""
-
-    track_ids: tuple[str, ...]
-    X: Array
-    y: Array
+COLDSTART = Config.of("coldstart")
 
 
 @dataclass
@@ -70,28 +55,19 @@ class TrainReport:
     status: str
     """``trained``, ``coldstart`` or ``skipped`` (no ratings)."""
     n_ratings: int
+    n_loved: int = 0
     version: str | None = None
     kind: str | None = None
     promoted: bool = False
     decision: str = ""
+    outcome: str | None = None
     new_score: float | None = None
+    """Nested ROC AUC of the new model (None for the cold start)."""
     current_score: float | None = None
+    diff: float | None = None
+    diff_se: float | None = None
     table: str = ""
-    """The comparison table (every candidate's nested metrics) for the CLI."""
-
-
-def load_training_data(*, session: Session) -> TrainingData:
-    """Effective ratings of Bach tracks, sorted by track id so the data fingerprint is stable."""
-    ratings = effective_ratings(session=session)
-    bach = set(session.scalars(select(Track.id).where(Track.is_bach.is_(True))))
-    ids = tuple(sorted(t for t in ratings if t in bach))
-    X = (
-        load_matrix(session=session, track_ids=ids)
-        if ids
-        else np.empty((0, len(FEATURE_SCHEMA.columns)))
-    )
-    y = np.array([ratings[t] for t in ids], dtype=float)
-    return TrainingData(ids, X, y)
+    """The comparison table (every family's nested metrics) for the CLI."""
 
 
 def model_options(settings: Settings, *, fast: bool = False, augment: bool = False) -> ModelOptions:
@@ -104,67 +80,47 @@ def model_options(settings: Settings, *, fast: bool = False, augment: bool = Fal
         choose=settings.model,
         fast=fast,
         augment=augment,
+        playlist_size=settings.playlist_size,
     )
 
 
-def cv_spec(options: ModelOptions) -> str:
-    """What makes two nested scores comparable (same folds, same search)."""
+def cv_spec(options: ModelOptions, n: int) -> str:
     grid = "fast" if options.fast else "default"
+    repeats = options.outer_repeats if options.outer_repeats is not None else "auto"
     return (
-        f"outer={options.outer_splits}x{options.outer_repeats};inner={options.inner_splits};"
-        f"seed={options.seed};grid={grid}"
+        f"outer={options.outer_splits}x{repeats};inner={options.inner_splits};"
+        f"seed={options.seed};grid={grid};n={n}"
     )
-
-
-def incumbent_score(
-    current: ModelVersion, *, data: TrainingData, data_fp: str, options: ModelOptions
-) -> float | None:
-    """The current model's nested R2 on this data's outer folds (None: cannot tell)."""
-    metrics = current.metrics or {}
-    if current.data_fingerprint == data_fp and metrics.get("cv") == cv_spec(options):
-        stored = metrics.get("score", metrics.get("r2"))
-        return float(stored) if stored is not None else None
-    params = current.params or {}
-    name = params.get("candidate")
-    if not isinstance(name, str):
-        return None
-    try:
-        return evaluate_fixed(
-            data.X, data.y, name=name, params=dict(params.get("params") or {}), options=options
-        ).r2
-    except (ValueError, KeyError, ModelError) as err:
-        log.warning("could not re-score model %s on the new data: %s", current.version, err)
-        return None
 
 
 def _register(
     *,
     session: Session,
     settings: Settings,
-    model: Any,
-    kind: str,
-    data_fp: str,
-    n: int,
+    model: TasteModel,
+    data: TrainingData,
     params: dict[str, Any],
     metrics: dict[str, Any],
-    decision: PromotionDecision,
+    decision: GateDecision,
+    text: str | None = None,
 ) -> ModelVersion:
     """Save the artifact (with its JSON metadata) and record the version and decision."""
+    data_fp = fingerprint(data.X, data.labels.relevance)
     saved = save_model(
         model,
         models_dir=settings.models_dir,
-        kind=kind,
+        kind=model.kind,
         schema_version=FEATURE_SCHEMA.version,
         columns=FEATURE_SCHEMA.columns,
         data_fingerprint=data_fp,
         metrics=metrics,
         params=params,
-        n_ratings=n,
+        n_ratings=data.n,
     )
     now = utcnow()
     row = ModelVersion(
         version=saved.version,
-        kind=kind,
+        kind=model.kind,
         created_at=now,
         params=params,
         metrics=metrics,
@@ -172,10 +128,10 @@ def _register(
         sha256=saved.sha256,
         feature_schema=FEATURE_SCHEMA.to_dict(),
         data_fingerprint=data_fp,
-        n_ratings=n,
+        n_ratings=data.n,
         promoted=decision.promote,
         promoted_at=now if decision.promote else None,
-        decision=decision.as_text(),
+        decision=text or decision.as_text(),
     )
     if decision.promote:  # at most one model is in use
         session.execute(
@@ -186,147 +142,284 @@ def _register(
     return row
 
 
-def _nan_to_none(value: float | None) -> float | None:
-    return None if value is None or math.isnan(value) else value
+def evaluation_metrics(evaluation: Evaluation, options: ModelOptions) -> dict[str, Any]:
+    """The JSON stored on the ModelVersion: the chosen family's nested numbers and the rest.
+
+    ``score`` is the primary number (nested ROC AUC) and ``metric`` its name;
+    the status page and the report read those two.
+    """
+    chosen = evaluation.chosen_result
+    out: dict[str, Any] = {
+        "metric": "roc_auc",
+        "score": clean(chosen.score, 6),
+        "score_sd": clean(chosen.summary["roc_auc"].sd),
+        **{name: clean(s.mean) for name, s in chosen.summary.items()},
+        "cv": cv_spec(options, evaluation.n_samples),
+        "grouping": evaluation.grouping.name,
+        "n_loved": evaluation.n_positive,
+        "candidates": {f.name: clean(f.score) for f in evaluation.families.values()},
+    }
+    if evaluation.calibration is not None:
+        out["calibration_ece"] = clean(evaluation.calibration.ece)
+    if evaluation.study is not None:
+        out["study_r2"] = clean(evaluation.study.nested["r2"].mean)
+    return out
+
+
+def _config_in_use(current: ModelVersion) -> Config | None:
+    """The configuration of the model in use, if it is one the gate can rebuild."""
+    raw = (current.params or {}).get("config")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return Config.from_dict(raw)
+    except ValueError:
+        return None
+
+
+def _holdout(
+    current: ModelVersion, data: TrainingData, new: Config, options: ModelOptions
+) -> Holdout | None:
+    """Both models on the ratings that arrived after the model in use was trained."""
+    cut = (current.metrics or {}).get("rating_cut")
+    if not isinstance(cut, int) or not current.artifact_path:
+        return None
+    after = data.event_ids > cut
+    if int(after.sum()) < 10:
+        return None
+    try:
+        model = load_model(
+            Path(current.artifact_path),
+            schema_version=FEATURE_SCHEMA.version,
+            columns=FEATURE_SCHEMA.columns,
+            expected_sha256=current.sha256,
+        )
+        with quiet_fit():
+            prob, _ = model.predict_with_uncertainty(data.X[after])
+    except (ModelError, AttributeError, ValueError) as err:
+        log.info("hold-out check skipped: %s", err)
+        return None
+    y = data.labels.loved
+    return holdout(
+        np.asarray(prob), data.X[~after], y[~after], data.X[after], y[after], new=new,
+        options=options,
+    )  # fmt: skip
+
+
+def _coldstart(data: TrainingData) -> TasteModel:
+    with quiet_fit():
+        final = ColdStartClassifier().fit(data.X, data.labels.loved)
+    return TasteModel(
+        name="coldstart",
+        kind="coldstart",
+        config=COLDSTART.to_dict(),
+        final=final,
+        columns=FEATURE_SCHEMA.columns,
+    )
+
+
+def coldstart_reason(data: TrainingData, settings: Settings, err: NotEnoughData | None) -> str:
+    """Why there is no trained model yet, in the listener's terms."""
+    if data.labels.n_negative == 0:
+        return (
+            f"only likes so far ({data.n}): bachbot ranks tracks by similarity to your likes "
+            "until a removal or a rating below "
+            f"{settings.love_threshold:g} shows what you do not love"
+        )
+    if data.n < settings.min_ratings:
+        return (
+            f"{data.n} ratings, fewer than the {settings.min_ratings} needed to train "
+            "(BACHBOT_MIN_RATINGS): ranking by similarity to what you loved and removed"
+        )
+    return f"{err}: ranking by similarity to what you loved and removed"
 
 
 def train_and_register(
     *,
     session: Session,
     settings: Settings,
-    spotify: object = None,
     fast: bool = False,
     augment: bool = False,
     progress: Progress | None = None,
 ) -> TrainReport:
-    """Train on the stored ratings, save the artifact, record and maybe promote it."""
+    """Train on the stored ratings, save the artifact, record it and maybe promote it."""
     say = progress or (lambda _msg: None)
-    data = load_training_data(session=session)
-    n = len(data.y)
-    if n == 0:
+    data = load_training_data(session=session, settings=settings)
+    if data.n == 0:
         return TrainReport(status="skipped", n_ratings=0, decision="no ratings yet")
-    data_fp = fingerprint(data.X, data.y)
     current = promoted_model(session=session)
     options = model_options(settings, fast=fast, augment=augment)
-    needed = max(settings.min_ratings, minimum_samples(options))
-    if n < needed:
-        say(f"{n} ratings < {needed} needed to train: fitting the cold-start fallback")
-        model: Any = fit_coldstart(data.X, data.y, columns=FEATURE_SCHEMA.columns)
-        kind, table = "coldstart", ""
-        params: dict[str, Any] = {"candidate": "coldstart"}
-        metrics: dict[str, Any] = {}
-        score = math.nan
-    else:
-        say(f"training on {n} ratings x {len(FEATURE_SCHEMA.columns)} features (nested CV) ...")
-        result: TrainResult = train_model(
-            data.X, data.y, options=options, columns=FEATURE_SCHEMA.columns
+    rating_cut = int(data.event_ids.max())
+    result: TrainResult | None = None
+    reason_cold: NotEnoughData | None = None
+    if data.n >= settings.min_ratings and data.labels.n_negative > 0:
+        say(
+            f"training on {data.n} ratings ({data.labels.n_positive} loved) x "
+            f"{len(FEATURE_SCHEMA.columns)} features (nested CV) ..."
         )
-        model, kind = result.model, result.model.kind
-        params = {"candidate": result.model.name, "params": result.model.params}
-        metrics = evaluation_metrics(result.evaluation, options)
-        table = comparison_text(result.evaluation)
-        score = result.score
-    incumbent: Incumbent | None = None
-    if current is not None:
-        cur_score = None
-        if current.kind != "coldstart" and kind != "coldstart":
-            say(f"comparing with the current model {current.version} on the same folds ...")
-            cur_score = incumbent_score(current, data=data, data_fp=data_fp, options=options)
-        incumbent = Incumbent(kind=current.kind, score_same_data=cur_score)
-    decision = decide_promotion(new_kind=kind, new_score=score, current=incumbent)
-    row = _register(
-        session=session, settings=settings, model=model, kind=kind, data_fp=data_fp, n=n,
-        params=params, decision=decision,
-        metrics={**metrics, "current_score": _nan_to_none(decision.current_score)},
-    )  # fmt: skip
-    log.info("model %s (%s, %d ratings): %s", row.version, kind, n, decision.as_text())
-    if (
-        not decision.promote
-        and current is not None
-        and current.data_fingerprint != data_fp
-        and decision.current_score is not None
-    ):
-        kept = _refit_current(
-            session=session, settings=settings, current=current, data=data, data_fp=data_fp,
-            options=options, new_score=score, say=say,
-        )  # fmt: skip
-        if kept is not None:
-            row, decision = kept
-    return TrainReport(
-        status="coldstart" if kind == "coldstart" else "trained",
-        n_ratings=n,
-        version=row.version,
-        kind=kind,
-        promoted=decision.promote,
-        decision=decision.as_text(),
-        new_score=_nan_to_none(score),
-        current_score=decision.current_score,
-        table=table,
-    )
+        try:
+            result = train_model(
+                data.X, data.labels, options=options, columns=FEATURE_SCHEMA.columns,
+                groupings=data.groupings, progress=say,
+            )  # fmt: skip
+        except NotEnoughData as err:
+            reason_cold = err
+    if result is None:
+        return _train_coldstart(session, settings, data, current, rating_cut, reason_cold, say)
+    return _gate_trained(session, settings, data, current, result, options, rating_cut, say)
 
 
-def _refit_current(
-    *,
+def _train_coldstart(
     session: Session,
     settings: Settings,
-    current: ModelVersion,
     data: TrainingData,
-    data_fp: str,
-    options: ModelOptions,
-    new_score: float,
+    current: ModelVersion | None,
+    rating_cut: int,
+    err: NotEnoughData | None,
     say: Progress,
-) -> tuple[ModelVersion, PromotionDecision] | None:
-    """The configuration in use won on the same folds: refit it on today's ratings.
-
-    The gate keeps the better *configuration*, but the model in use must still
-    learn from the ratings that came since, or the playlist stops improving.
-    Its score is the one the gate just measured, on the same data and folds.
-    """
-    params = current.params or {}
-    name = params.get("candidate")
-    if not isinstance(name, str):
-        return None
-    say(f"keeping the configuration of {current.version}; refitting it on {len(data.y)} ratings")
-    try:
-        model, nested = refit_fixed(
-            data.X, data.y, name=name, params=dict(params.get("params") or {}),
-            kind=current.kind, options=options, columns=FEATURE_SCHEMA.columns,
-        )  # fmt: skip
-    except (ValueError, KeyError, ModelError) as err:
-        log.warning("could not refit the configuration of %s: %s", current.version, err)
-        return None
-    metrics = {**nested.to_dict(), "score": _nan_to_none(nested.r2), "cv": cv_spec(options)}
-    decision = PromotionDecision(
-        promote=True,
-        reason=f"the configuration in use scored better on the same folds than the new search, "
-        f"so it was refit on all {len(data.y)} ratings",
-        new_score=_nan_to_none(new_score),
-        current_score=_nan_to_none(nested.r2),
-    )
+) -> TrainReport:
+    why = coldstart_reason(data, settings, err)
+    say(why)
+    model = _coldstart(data)
+    if current is None or current.kind == "coldstart" or _config_in_use(current) is None:
+        decision = first(f"cold start with your latest ratings ({why})")
+    else:
+        decision = GateDecision(
+            False,
+            "coldstart",
+            "too few loved and not-loved ratings to compare with the model in use, so it "
+            f"stays ({why})",
+        )
+    metrics = {"metric": "roc_auc", "score": None, "rating_cut": rating_cut, "why": why,
+               "n_loved": data.labels.n_positive}  # fmt: skip
     row = _register(
-        session=session, settings=settings, model=model, kind=current.kind, data_fp=data_fp,
-        n=len(data.y), params=dict(params), metrics=metrics, decision=decision,
+        session=session, settings=settings, model=model, data=data,
+        params={"candidate": "coldstart", "config": COLDSTART.to_dict()},
+        metrics=metrics, decision=decision,
     )  # fmt: skip
-    log.info("model %s: %s", row.version, decision.as_text())
-    return row, decision
+    log.info("model %s (coldstart, %d ratings): %s", row.version, data.n, decision.as_text())
+    return TrainReport(
+        status="coldstart",
+        n_ratings=data.n,
+        n_loved=data.labels.n_positive,
+        version=row.version,
+        kind="coldstart",
+        promoted=decision.promote,
+        decision=decision.as_text(),
+        outcome=decision.outcome,
+    )
 
 
-def evaluation_metrics(evaluation: Evaluation, options: ModelOptions) -> dict[str, Any]:
-    """The JSON stored on the ModelVersion: chosen nested metrics + every candidate's.
-
-    Metrics are rounded for reading; ``score`` keeps the unrounded nested R2 the
-    promotion gate compares, so an identical retrain is a tie, not a loss.
-    """
-    chosen = evaluation.chosen_result
-    return {
-        **chosen.nested.to_dict(),
-        "score": _nan_to_none(chosen.score),
-        "std": chosen.nested_std.to_dict(),
-        "cv": cv_spec(options),
-        "gap": chosen.gap(),
-        "candidates": {c.name: c.nested.to_dict() for c in evaluation.candidates.values()},
-        "leaky_seed_protocol": evaluation.leaky_seed_protocol.to_dict(),
+def _gate_trained(
+    session: Session,
+    settings: Settings,
+    data: TrainingData,
+    current: ModelVersion | None,
+    result: TrainResult,
+    options: ModelOptions,
+    rating_cut: int,
+    say: Progress,
+) -> TrainReport:
+    evaluation = result.evaluation
+    new_config = evaluation.final_config
+    assert new_config is not None  # train_model always sets it
+    in_use = None if current is None else _config_in_use(current)
+    decision: GateDecision
+    if current is None:
+        decision = first()
+    elif in_use is None:
+        decision = first("the model in use predates this kind of model and cannot be compared")
+    else:
+        say(f"comparing with the model in use ({in_use.key}) on the same folds ...")
+        comparison = compare(
+            data.X, data.labels.loved, result.grouping, new=new_config, current=in_use,
+            options=options,
+        )  # fmt: skip
+        decision = decide(
+            comparison, new_n=data.n, current_n=current.n_ratings, margin_se=options.gate_margin_se
+        )
+        decision = decision.with_holdout(_holdout(current, data, new_config, options))
+    metrics = {
+        **evaluation_metrics(evaluation, options),
+        "gate": decision.to_dict(),
+        "rating_cut": rating_cut,
     }
+    params = {
+        "candidate": result.model.name,
+        "config": new_config.to_dict(),
+        "params_by_fold": evaluation.chosen_result.choices(),
+    }
+    row = _register(
+        session=session, settings=settings, model=result.model, data=data, params=params,
+        metrics=metrics, decision=decision,
+    )  # fmt: skip
+    log.info("model %s (%s, %d ratings): %s", row.version, row.kind, data.n, decision.as_text())
+    if not decision.promote and current is not None and in_use is not None:
+        row = _refit_in_use(session, settings, data, current, in_use, options, decision, rating_cut)
+    c = decision.comparison
+    return TrainReport(
+        status="trained",
+        n_ratings=data.n,
+        n_loved=data.labels.n_positive,
+        version=row.version,
+        kind=row.kind,
+        promoted=decision.promote,
+        decision=decision.as_text(),
+        outcome=decision.outcome,
+        new_score=clean(evaluation.score),
+        current_score=None if c is None else clean(c.current.mean),
+        diff=None if c is None else clean(c.diff.mean),
+        diff_se=None if c is None else clean(c.diff.se),
+        table=comparison_text(evaluation),
+    )
+
+
+def _refit_in_use(
+    session: Session,
+    settings: Settings,
+    data: TrainingData,
+    current: ModelVersion,
+    config: Config,
+    options: ModelOptions,
+    decision: GateDecision,
+    rating_cut: int,
+) -> ModelVersion:
+    """The configuration in use won: refit it on today's ratings so it keeps learning."""
+    grouping = choose_grouping(data.labels.loved, data.groupings, n_splits=options.outer_splits)
+    if config.family == "coldstart":
+        model = _coldstart(data)
+        fold_aucs: list[float] = []
+    else:
+        model, fold_aucs = fit_fixed(
+            data.X, data.labels, config, name=str((current.params or {}).get("candidate", "mlp")),
+            options=options, columns=FEATURE_SCHEMA.columns, grouping=grouping,
+        )  # fmt: skip
+    c = decision.comparison
+    score = c.current.mean if c is not None else float(np.nanmean(fold_aucs or [math.nan]))
+    text = (
+        f"kept the configuration in use ({config.key}), refit on all {data.n} ratings: "
+        f"{decision.as_text().removeprefix('kept the model in use: ')}"
+    )
+    keep = GateDecision(True, decision.outcome, text, c, decision.margin, decision.holdout)
+    metrics = {
+        "metric": "roc_auc",
+        "score": clean(score, 6),
+        "cv": cv_spec(options, data.n),
+        "grouping": grouping.name,
+        "gate": keep.to_dict(),
+        "rating_cut": rating_cut,
+        "n_loved": data.labels.n_positive,
+    }
+    params = {
+        "candidate": (current.params or {}).get("candidate", "mlp"),
+        "config": config.to_dict(),
+    }
+    row = _register(
+        session=session, settings=settings, model=model, data=data, params=params,
+        metrics=metrics, decision=keep, text=text,
+    )  # fmt: skip
+    log.info("model %s: %s", row.version, text)
+    return row
 
 
 @dataclass
@@ -339,20 +432,23 @@ class EvaluationRun:
 
 
 def evaluate_stored(
-    *, session: Session, settings: Settings, fast: bool = False, augment: bool = False
+    *,
+    session: Session,
+    settings: Settings,
+    fast: bool = False,
+    augment: bool = False,
+    progress: Progress | None = None,
 ) -> EvaluationRun:
     """``bachbot evaluate`` / ``report``: the same training, nothing saved or promoted."""
-    data = load_training_data(session=session)
+    data = load_training_data(session=session, settings=settings)
     options = model_options(settings, fast=fast, augment=augment)
-    needed = max(settings.min_ratings, minimum_samples(options))
-    if len(data.y) < needed:
-        return EvaluationRun(
-            data,
-            None,
-            f"only {len(data.y)} rated Bach tracks; the taste model needs at least "
-            f"{needed} (setting min_ratings, and 2 x cv_splits). Until then bachbot scores "
-            "tracks by their similarity to your top-rated ones. Like or rate more recordings.",
-        )
-    return EvaluationRun(
-        data, train_model(data.X, data.y, options=options, columns=FEATURE_SCHEMA.columns), None
-    )
+    if data.n < settings.min_ratings or data.labels.n_negative == 0:
+        return EvaluationRun(data, None, coldstart_reason(data, settings, None))
+    try:
+        result = train_model(
+            data.X, data.labels, options=options, columns=FEATURE_SCHEMA.columns,
+            groupings=data.groupings, progress=progress,
+        )  # fmt: skip
+    except NotEnoughData as err:
+        return EvaluationRun(data, None, coldstart_reason(data, settings, err))
+    return EvaluationRun(data, result, None)

@@ -1,161 +1,137 @@
-"""Honest numbers: nested repeated K-fold for the MLP family and its baselines.
+"""Honest numbers for a taste model: evaluate every family, then train the chosen one.
 
-The outer RepeatedKFold produces the score we print; inside each outer training
-fold a GridSearchCV (its own K-fold) picks reducer, activation, hidden sizes and
-alpha.  So the printed score never saw its test fold, neither through the grid
-choice nor through the LDA.  The baselines (mean, ridge, k-NN, gradient-boosted
-trees) are fitted on exactly the same outer folds, so the comparison is paired.
+:func:`evaluate` runs the nested loop (:mod:`models.nested`) for the study's
+MLP family, its per-reducer variants and the baselines on the same grouped,
+stratified outer folds (:mod:`models.folds`), scores each outer test fold
+(:mod:`models.metrics`), compares every family with the chosen one through
+paired per-fold differences, measures calibration by cross-fitting
+(:mod:`models.calibration`), and adds the study's regression R2 where there
+are explicit ratings (:mod:`models.study`).
 
-Metrics are computed on the out-of-fold predictions pooled per repeat (each
-rating predicted once per repeat by a model that never saw it), then averaged
-over repeats; per-fold values feed the seed's train-vs-test gap table.
+:func:`train_model` then does on all rows what each outer fold did on its
+training rows - the same inner search picks the configuration - fits it,
+and calibrates it on the nested out-of-fold predictions.
 """
 
 from __future__ import annotations
 
-import math
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import spearmanr
-from sklearn.base import clone
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GridSearchCV, KFold, RepeatedKFold
-from sklearn.pipeline import Pipeline
-from sklearn.utils.parallel import Parallel, delayed
 
-from models.pipeline import (
-    REDUCERS,
-    SEED_PARAMS,
-    Array,
-    JitterAugmented,
-    ModelOptions,
-    TasteModel,
-    baselines,
-    build_pipeline,
-    describe_params,
-    quiet_fit,
+from models.calibration import (
+    Platt,
+    ReliabilityBin,
+    cross_fitted,
+    expected_calibration_error,
+    fit_platt,
+    reliability,
 )
-from models.registry import NotEnoughData
+from models.candidates import (
+    Config,
+    Family,
+    auto_configs,
+    build,
+    classification_families,
+    kind_of,
+)
+from models.errors import NotEnoughData
+from models.folds import (
+    Grouping,
+    choose_grouping,
+    default_repeats,
+    groups_per_class,
+    holdout_ratio,
+    stratified_splits,
+)
+from models.metrics import (
+    PairedDifference,
+    Summary,
+    brier,
+    classification_scores,
+    clean,
+    log_loss,
+    paired_difference,
+    summarise,
+    summarise_folds,
+)
+from models.nested import AUTO, FoldOutcome, NestedRun, Progress, choose, out_of_fold, run_nested
+from models.options import ModelOptions
+from models.pipeline import Array, TasteModel, quiet_fit
+from models.study import StudyResult, study_regression
+from models.target import Labels
 
-METRICS = ("r2", "mse", "mae", "spearman")
-EXPERIMENT = "mlp+augment"
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """Regression metrics (NaN where undefined, e.g. R2 of a constant fold)."""
-
-    r2: float
-    mse: float
-    mae: float
-    spearman: float
-    roc_auc: float | None = None
-
-    def to_dict(self) -> dict[str, float | None]:
-        return {k: _clean(v) for k, v in asdict(self).items() if v is not None or k != "roc_auc"}
-
-
-def _clean(value: float | None) -> float | None:
-    if value is None or math.isnan(value):
-        return None
-    return round(float(value), 4)
-
-
-def compute_metrics(y_true: Array, y_pred: Array, *, binary: bool = False) -> Metrics:
-    """R2, MSE, MAE and Spearman (and ROC AUC for a 0/1 target) without warnings."""
-    y_true = np.asarray(y_true, dtype=float)
-    y_pred = np.asarray(y_pred, dtype=float)
-    err = y_true - y_pred
-    mse = float(np.mean(err**2))
-    mae = float(np.mean(np.abs(err)))
-    ss_tot = float(np.sum((y_true - y_true.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else math.nan
-    rho = math.nan
-    if np.ptp(y_true) > 0 and np.ptp(y_pred) > 0:
-        rho = float(spearmanr(y_true, y_pred).statistic)
-    auc: float | None = None
-    if binary:
-        auc = math.nan
-        if len(np.unique(y_true)) == 2:
-            auc = float(roc_auc_score(y_true, y_pred))
-    return Metrics(r2=r2, mse=mse, mae=mae, spearman=rho, roc_auc=auc)
-
-
-def mean_metrics(items: Sequence[Metrics]) -> tuple[Metrics, Metrics]:
-    """Mean and standard deviation of each metric, ignoring undefined values."""
-    means: dict[str, float | None] = {}
-    stds: dict[str, float | None] = {}
-    for name in (*METRICS, "roc_auc"):
-        values = [getattr(m, name) for m in items]
-        if any(v is None for v in values):
-            means[name] = stds[name] = None
-            continue
-        arr = np.array(values, dtype=float)
-        arr = arr[~np.isnan(arr)]
-        means[name] = float(arr.mean()) if arr.size else math.nan
-        stds[name] = float(arr.std()) if arr.size else math.nan
-    return Metrics(**means), Metrics(**stds)  # type: ignore[arg-type]
+PRIMARY = "roc_auc"
 
 
 @dataclass
-class FoldResult:
-    """One candidate on one outer fold."""
-
-    repeat: int
-    fold: int
-    test_index: NDArray[np.int64]
-    y_pred: Array
-    train: Metrics
-    test: Metrics
-    params: dict[str, Any]
-    model: Any
-
-
-@dataclass
-class CandidateResult:
-    """One candidate across all outer folds: its nested score and its gap."""
+class FamilyResult:
+    """One family across the outer folds."""
 
     name: str
-    family: str
-    """``mlp`` (the seed's family), ``baseline`` or ``experiment`` (never chosen)."""
-    folds: list[FoldResult]
-    nested: Metrics
-    nested_std: Metrics
-    train: Metrics
-    test: Metrics
+    role: str
+    folds: list[FoldOutcome]
+    per_fold: list[dict[str, float]]
+    summary: dict[str, Summary]
+    train: Summary
+    """ROC AUC on the folds' own training rows (the gap to the test score is overfitting)."""
+    vs_chosen: PairedDifference | None = None
 
     @property
     def score(self) -> float:
-        """The one number candidates and model versions are compared on: nested R2."""
-        return self.nested.r2
+        return self.summary[PRIMARY].mean
 
-    def gap(self) -> dict[str, float | None]:
-        """The seed's table: how much worse the test fold is than the training fold, in %."""
+    def primary_by_fold(self) -> list[float]:
+        return [f[PRIMARY] for f in self.per_fold]
 
-        def pct(worse: float, ref: float) -> float | None:
-            return None if not ref or math.isnan(ref) else round(100 * worse / abs(ref), 1)
-
-        return {
-            "r2_train": _clean(self.train.r2),
-            "r2_test": _clean(self.test.r2),
-            "r2_gap_pct": pct(self.train.r2 - self.test.r2, self.train.r2),
-            "mse_train": _clean(self.train.mse),
-            "mse_test": _clean(self.test.mse),
-            "mse_gap_pct": pct(self.test.mse - self.train.mse, self.test.mse),
-        }
+    def choices(self) -> dict[str, int]:
+        """How often each configuration was chosen over the outer folds."""
+        return dict(Counter(f.config.key for f in self.folds).most_common())
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "family": self.family,
-            "metrics": self.nested.to_dict(),
-            "metrics_std": self.nested_std.to_dict(),
-            "gap": self.gap(),
-            "params_by_fold": [f.params for f in self.folds],
+            "role": self.role,
+            "metrics": {k: v.to_dict() for k, v in self.summary.items()},
+            "train_roc_auc": self.train.to_dict(),
+            "vs_chosen": None if self.vs_chosen is None else self.vs_chosen.to_dict(),
+            "params_by_fold": self.choices(),
+        }
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """How far the shown probabilities can be trusted (cross-fitted, out of fold)."""
+
+    platt: Platt
+    brier_raw: float
+    brier: float
+    log_loss: float
+    ece: float
+    bins: tuple[ReliabilityBin, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": "Platt scaling fitted on nested out-of-fold predictions; "
+            "scores below are cross-fitted (each fold calibrated on the others)",
+            "brier_uncalibrated": clean(self.brier_raw),
+            "brier": clean(self.brier),
+            "log_loss": clean(self.log_loss),
+            "expected_calibration_error": clean(self.ece),
+            "reliability": [
+                {
+                    "range": [round(b.low, 2), round(b.high, 2)],
+                    "n": b.n,
+                    "predicted": clean(b.predicted),
+                    "observed": clean(b.observed),
+                }
+                for b in self.bins
+            ],
+            "platt": self.platt.to_dict(),
         }
 
 
@@ -164,235 +140,204 @@ class Evaluation:
     """Everything the nested cross-validation found; the report and the CLI read it."""
 
     n_samples: int
+    n_positive: int
     columns: tuple[str, ...]
     options: ModelOptions
-    candidates: dict[str, CandidateResult]
+    repeats: int
+    grouping: Grouping
+    families: dict[str, FamilyResult]
     chosen: str
-    leaky_seed_protocol: Metrics
-    binary: bool = False
-    grid_scores: list[dict[str, Any]] = field(default_factory=list)
-    final_params: dict[str, Any] = field(default_factory=dict)
+    calibration: CalibrationReport | None
+    study: StudyResult | None
+    ratio: float
+    """n_test / n_train of the outer folds (for the corrected paired test)."""
+    final_config: Config | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
-    def chosen_result(self) -> CandidateResult:
-        return self.candidates[self.chosen]
+    def chosen_result(self) -> FamilyResult:
+        return self.families[self.chosen]
 
-    def reducer_table(self) -> list[dict[str, Any]]:
-        """PCA vs LDA vs none, each tuned in its own nested loop."""
-        return [
-            {"reducer": kind, **self.candidates[f"mlp[{kind}]"].nested.to_dict()}
-            for kind in REDUCERS
-            if f"mlp[{kind}]" in self.candidates
-        ]
+    @property
+    def score(self) -> float:
+        return self.chosen_result.score
+
+    def cv_text(self) -> str:
+        o = self.options
+        name = self.grouping.name
+        group = "ungrouped" if name == "none" else f"grouped by {name}"
+        return (
+            f"outer {o.outer_splits}-fold x {self.repeats} (stratified, {group}), "
+            f"inner {o.inner_splits}-fold"
+        )
+
+    def reducer_rows(self) -> list[FamilyResult]:
+        return [f for f in self.families.values() if f.role == "reducer"]
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` shape: ``chosen`` plus every candidate with nested metrics."""
+        """The ``--json`` shape: ``chosen`` and ``candidates`` at the top level."""
         chosen = self.chosen_result
+        auc = chosen.summary[PRIMARY]
         return {
             "n_samples": self.n_samples,
+            "n_loved": self.n_positive,
             "n_features": len(self.columns),
             "features": list(self.columns),
             "cv": {
-                "outer": f"{self.options.outer_splits}-fold x {self.options.outer_repeats}",
+                "outer": f"{self.options.outer_splits}-fold x {self.repeats}, stratified",
                 "inner": f"{self.options.inner_splits}-fold",
+                "grouping": self.grouping.name,
+                "groups": self.grouping.n_groups,
                 "seed": self.options.seed,
-                "metric_pooling": "out-of-fold predictions pooled per repeat, mean over repeats",
+                "metric": PRIMARY,
+                "k": f"min(playlist size {self.options.playlist_size}, a fifth of the test fold)",
+                "paired_test": "per-fold differences, Nadeau-Bengio corrected standard error",
             },
             "chosen": {
                 "name": chosen.name,
-                "family": chosen.family,
-                "params": describe_params(self.final_params) if self.final_params else {},
-                "metrics": chosen.nested.to_dict(),
-                "metrics_std": chosen.nested_std.to_dict(),
-                "gap": chosen.gap(),
+                "roc_auc": clean(auc.mean),
+                "roc_auc_sd": clean(auc.sd),
+                "metrics": {k: v.to_dict() for k, v in chosen.summary.items()},
+                "params_by_fold": chosen.choices(),
+                "final_config": None if self.final_config is None else self.final_config.key,
             },
-            "candidates": [c.to_dict() for c in self.candidates.values()],
-            "reducers": self.reducer_table(),
-            "leaky_seed_protocol": {
-                "note": "LDA fitted on all data before cross-validation, as the seed did; "
-                "optimistic, shown for comparison only",
-                "metrics": self.leaky_seed_protocol.to_dict(),
-            },
-            "grid": self.grid_scores,
+            "candidates": [f.to_dict() for f in self.families.values()],
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "study": None if self.study is None else self.study.to_dict(),
+            "notes": self.notes,
         }
 
 
-def minimum_samples(options: ModelOptions) -> int:
-    """Fewest rows the nested loop can split (every inner fold keeps >= 2 rows)."""
-    return max(2 * options.outer_splits, options.outer_splits + options.inner_splits + 2)
+def minimum_per_class(options: ModelOptions) -> int:
+    """Loved and unloved tracks (in separate groups) each needed for nested CV."""
+    return options.outer_splits + 2
 
 
-def check_data(X: Array, y: Array, options: ModelOptions) -> None:
-    """Refuse data the nested loop cannot split, with the count needed."""
-    need = minimum_samples(options)
+def check_data(X: Array, y: NDArray[np.int64], grouping: Grouping, options: ModelOptions) -> None:
+    """Refuse data the nested loop cannot split, saying what is missing."""
     if X.ndim != 2 or len(X) != len(y):
-        raise ValueError(f"X has shape {X.shape} but y has {len(y)} values")
-    if len(y) < need:
+        raise ValueError(f"X has shape {X.shape} but the target has {len(y)} values")
+    need = minimum_per_class(options)
+    pos, neg = int(y.sum()), int(len(y) - y.sum())
+    if min(pos, neg) < need or groups_per_class(y, grouping.ids) < need:
         raise NotEnoughData(
-            f"{len(y)} ratings are too few for {options.outer_splits}-fold nested "
-            f"cross-validation; rate at least {need} tracks (or lower cv_splits)"
+            f"{pos} loved and {neg} not-loved tracks: a classifier with "
+            f"{options.outer_splits}-fold nested cross-validation needs at least {need} of "
+            "each (in different recordings and works)"
         )
-    if not np.all(np.isfinite(y)):
-        raise ValueError("the target has missing or infinite values; drop those rows first")
 
 
-def outer_splits(n: int, options: ModelOptions) -> list[tuple[int, int, Any, Any]]:
-    """The outer folds as (repeat, fold, train, test); the same for every candidate."""
-    cv = RepeatedKFold(
-        n_splits=options.outer_splits, n_repeats=options.outer_repeats, random_state=options.seed
-    )
+def _scores(outcomes: Sequence[FoldOutcome], labels: Labels, k: int) -> list[dict[str, float]]:
     return [
-        (i // options.outer_splits, i % options.outer_splits, tr, te)
-        for i, (tr, te) in enumerate(cv.split(np.zeros((n, 1))))
+        classification_scores(
+            labels.loved[o.test_index],
+            o.prediction,
+            labels.relevance[o.test_index],
+            playlist_size=k,
+        )
+        for o in outcomes
     ]
 
 
-def grid_search(
-    X: Array,
-    y: Array,
-    options: ModelOptions,
-    *,
-    refit: bool,
-    n_jobs: int = 1,
-    grid: list[dict[str, list[Any]]] | None = None,
-) -> GridSearchCV:
-    """The inner loop: every grid point scored by K-fold MSE on the data given."""
-    inner = KFold(n_splits=options.inner_splits, shuffle=True, random_state=options.seed + 1)
-    search = GridSearchCV(
-        build_pipeline(seed=options.seed, max_iter=options.effective_max_iter),
-        grid if grid is not None else options.param_grid(),
-        cv=inner,
-        scoring="neg_mean_squared_error",
-        refit=refit,
-        n_jobs=n_jobs,
-        error_score="raise",
+def _family_result(
+    name: str, role: str, outcomes: list[FoldOutcome], labels: Labels, options: ModelOptions
+) -> FamilyResult:
+    per_fold = _scores(outcomes, labels, options.playlist_size)
+    return FamilyResult(
+        name=name,
+        role=role,
+        folds=outcomes,
+        per_fold=per_fold,
+        summary=summarise_folds(per_fold),
+        train=summarise([o.train_score for o in outcomes]),
     )
-    return search.fit(X, y)
 
 
-def _best_by_reducer(search: GridSearchCV) -> dict[str, dict[str, Any]]:
-    """Best inner params overall (``mlp``) and per reducer (``mlp[lda]`` ...)."""
-    results = search.cv_results_
-    scores = np.asarray(results["mean_test_score"], dtype=float)
-    params: list[dict[str, Any]] = list(results["params"])
-    best: dict[str, dict[str, Any]] = {"mlp": params[int(np.nanargmax(scores))]}
-    for kind in REDUCERS:
-        idx = [i for i, p in enumerate(params) if p.get("reduce__kind", "lda") == kind]
-        if idx:
-            best[f"mlp[{kind}]"] = params[max(idx, key=lambda i: scores[i])]
-    return best
-
-
-def _fit_fold(
-    X: Array, y: Array, split: tuple[int, int, Any, Any], options: ModelOptions, binary: bool
-) -> dict[str, FoldResult]:
-    repeat, fold, tr, te = split
-    with quiet_fit():
-        search = grid_search(X[tr], y[tr], options, refit=False)
-        estimators: dict[str, tuple[Any, dict[str, Any]]] = {}
-        best = _best_by_reducer(search)
-        for name, params in best.items():
-            pipe = build_pipeline(seed=options.seed, max_iter=options.effective_max_iter)
-            estimators[name] = (pipe.set_params(**params), params)
-        # "mlp" is one of the per-reducer winners: fit it once, share the result.
-        alias = next(n for n, p in best.items() if n != "mlp" and p == best["mlp"])
-        del estimators["mlp"]
-        n_train = len(tr) - len(tr) // options.outer_splits
-        for name, pipe in baselines(seed=options.seed, n_train=n_train).items():
-            estimators[name] = (pipe, {})
-        if options.augment:
-            base = estimators[alias][0]
-            aug = JitterAugmented(estimator=clone(base), seed=options.seed + fold)
-            estimators[EXPERIMENT] = (aug, estimators[alias][1])
-        out: dict[str, FoldResult] = {}
-        for name, (estimator, params) in estimators.items():
-            model = clone(estimator).fit(X[tr], y[tr])
-            pred = np.asarray(model.predict(X[te]), dtype=float)
-            train_pred = np.asarray(model.predict(X[tr]), dtype=float)
-            out[name] = FoldResult(
-                repeat=repeat,
-                fold=fold,
-                test_index=np.asarray(te, dtype=np.int64),
-                y_pred=pred,
-                train=compute_metrics(y[tr], train_pred),
-                test=compute_metrics(y[te], pred, binary=binary),
-                params=describe_params(params),
-                model=model,
-            )
-    return {"mlp": out[alias], **out}
-
-
-def _aggregate(name: str, folds: list[FoldResult], y: Array, binary: bool) -> CandidateResult:
-    per_repeat: list[Metrics] = []
-    for repeat in sorted({f.repeat for f in folds}):
-        mine = [f for f in folds if f.repeat == repeat]
-        idx = np.concatenate([f.test_index for f in mine])
-        pred = np.concatenate([f.y_pred for f in mine])
-        per_repeat.append(compute_metrics(y[idx], pred, binary=binary))
-    nested, nested_std = mean_metrics(per_repeat)
-    train, _ = mean_metrics([f.train for f in folds])
-    test, _ = mean_metrics([f.test for f in folds])
-    family = "mlp" if name.startswith("mlp[") or name == "mlp" else "baseline"
-    if name == EXPERIMENT:
-        family = "experiment"
-    return CandidateResult(name, family, folds, nested, nested_std, train, test)
-
-
-def is_binary(y: Array) -> bool:
-    return set(np.unique(y).tolist()) <= {0.0, 1.0} and len(np.unique(y)) == 2
-
-
-def leaky_seed_protocol(X: Array, y: Array, options: ModelOptions) -> Metrics:
-    """The seed's protocol, kept to show its optimism: LDA fitted on all data first.
-
-    Imputer, scaler and LDA see every rating, including each test fold's; only
-    the MLP is then cross-validated on the outer folds.  Never used to choose.
-    """
-    with quiet_fit():
-        pipe = build_pipeline(seed=options.seed, max_iter=options.effective_max_iter)
-        pipe.set_params(**SEED_PARAMS)
-        front = Pipeline(pipe.steps[:-1]).fit(X, y)
-        Z = front.transform(X)
-    folds, _ = _fixed_folds(Z, y, template=pipe.steps[-1][1], options=options)
-    return _aggregate("leaky", folds, y, binary=False).nested
+def _calibration(outcomes: Sequence[FoldOutcome], y: NDArray[np.int64]) -> CalibrationReport:
+    raw, fold_of = out_of_fold(outcomes, len(y))
+    yy = np.tile(y, len(raw) // len(y))
+    seen = fold_of >= 0
+    raw, fold_of, yy = raw[seen], fold_of[seen], yy[seen]
+    calibrated = cross_fitted(raw, yy, fold_of)
+    bins = tuple(reliability(calibrated, yy))
+    return CalibrationReport(
+        platt=fit_platt(raw, yy),
+        brier_raw=brier(yy, raw),
+        brier=brier(yy, calibrated),
+        log_loss=log_loss(yy, calibrated),
+        ece=expected_calibration_error(bins),
+        bins=bins,
+    )
 
 
 def evaluate(
-    X: Array, y: Array, *, options: ModelOptions, columns: Sequence[str] | None = None
-) -> Evaluation:
-    """Run the nested loop for every candidate on the same outer folds.
-
-    ``options.choose == "mlp"`` keeps the seed's family (its tuned reducer);
-    ``"auto"`` lets the best nested R2 among MLPs and baselines win.
-    """
+    X: Array,
+    labels: Labels,
+    *,
+    options: ModelOptions,
+    columns: Sequence[str] | None = None,
+    groupings: Sequence[Grouping] = (),
+    progress: Progress | None = None,
+) -> tuple[Evaluation, NestedRun]:
+    """Nested evaluation of every family on the same folds; nothing is saved."""
     X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    check_data(X, y, options)
-    binary = is_binary(y)
-    splits = outer_splits(len(y), options)
-    with quiet_fit():
-        per_fold = Parallel(n_jobs=options.n_jobs)(
-            delayed(_fit_fold)(X, y, split, options, binary) for split in splits
-        )
-    names = list(per_fold[0])
-    candidates = {
-        name: _aggregate(name, [fold[name] for fold in per_fold], y, binary) for name in names
+    y = np.asarray(labels.loved, dtype=np.int64)
+    n = len(y)
+    grouping = choose_grouping(y, groupings, n_splits=options.outer_splits)
+    check_data(X, y, grouping, options)
+    repeats = default_repeats(n, options.outer_repeats)
+    splits = stratified_splits(
+        y, grouping.ids, n_splits=options.outer_splits, n_repeats=repeats, seed=options.seed
+    )
+    families = classification_families(options)
+    auto = auto_configs(families) if options.choose == "auto" else ()
+    chosen = AUTO if options.choose == "auto" else "mlp"
+    run = run_nested(
+        X, y, groups=grouping.ids, splits=splits, families=families, auto=auto,
+        options=options, keep=chosen, progress=progress,
+    )  # fmt: skip
+    roles = {f.name: f.role for f in families} | {AUTO: "auto"}
+    results = {
+        name: _family_result(name, roles[name], outcomes, labels, options)
+        for name, outcomes in run.outcomes.items()
     }
-    chosen = "mlp"
-    if options.choose == "auto":
-        eligible = [c for c in candidates.values() if c.family != "experiment"]
-        chosen = max(eligible, key=lambda c: -math.inf if math.isnan(c.score) else c.score).name
-    return Evaluation(
-        n_samples=len(y),
+    ratio = holdout_ratio(splits)
+    reference = results[chosen].primary_by_fold()
+    for result in results.values():
+        if result.name != chosen:
+            result.vs_chosen = paired_difference(
+                result.primary_by_fold(), reference, test_train_ratio=ratio
+            )
+    notes = []
+    if grouping.name == "none" and groupings:
+        notes.append(
+            "rows could not be grouped by recording or work (too few groups per class); "
+            "near-copies may sit on both sides of a split"
+        )
+    study = None
+    if options.study and labels.ratings is not None and labels.explicit is not None:
+        rows = np.flatnonzero(labels.explicit)
+        if len(rows):
+            study = study_regression(
+                X[rows], labels.ratings[rows], grouping.ids[rows], options=options
+            )
+    evaluation = Evaluation(
+        n_samples=n,
+        n_positive=int(y.sum()),
         columns=tuple(columns)
         if columns is not None
         else tuple(f"x{i}" for i in range(X.shape[1])),
         options=options,
-        candidates=candidates,
+        repeats=repeats,
+        grouping=grouping,
+        families=results,
         chosen=chosen,
-        leaky_seed_protocol=leaky_seed_protocol(X, y, options),
-        binary=binary,
+        calibration=_calibration(run.outcomes[chosen], y),
+        study=study,
+        ratio=ratio,
+        notes=notes,
     )
+    return evaluation, run
 
 
 @dataclass
@@ -401,143 +346,94 @@ class TrainResult:
 
     model: TasteModel
     evaluation: Evaluation
+    grouping: Grouping
 
     @property
     def score(self) -> float:
-        return self.evaluation.chosen_result.score
-
-
-def fit_final(X: Array, y: Array, evaluation: Evaluation) -> tuple[Any, dict[str, Any]]:
-    """Refit the chosen candidate on every rating (grid search again for the MLPs)."""
-    options = evaluation.options
-    name = evaluation.chosen
-    with quiet_fit():
-        if name == "mlp" or name.startswith("mlp["):
-            grid = options.param_grid()
-            if name.startswith("mlp["):
-                grid = [{**sub, "reduce__kind": [name[4:-1]]} for sub in grid]
-            search = grid_search(X, y, options, refit=True, n_jobs=options.n_jobs, grid=grid)
-            evaluation.grid_scores = [
-                {"params": describe_params(p), "inner_mse": round(-float(s), 4), "nested": False}
-                for p, s in zip(
-                    search.cv_results_["params"],
-                    search.cv_results_["mean_test_score"],
-                    strict=True,
-                )
-            ]
-            return search.best_estimator_, dict(search.best_params_)
-        model = baselines(seed=options.seed, n_train=len(y))[name]
-        return clone(model).fit(X, y), {}
+        return self.evaluation.score
 
 
 def train_model(
-    X: Array, y: Array, *, options: ModelOptions, columns: Sequence[str]
-) -> TrainResult:
-    """Evaluate every candidate honestly, then fit the chosen one on all ratings."""
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    evaluation = evaluate(X, y, options=options, columns=columns)
-    final, params = fit_final(X, y, evaluation)
-    evaluation.final_params = params
-    chosen = evaluation.chosen_result
-    model = TasteModel(
-        name=chosen.name,
-        final=final,
-        # One repeat's models already partition the ratings; more repeats would
-        # double scoring time for little change in the spread.
-        fold_models=[f.model for f in chosen.folds if f.repeat == 0],
-        columns=tuple(columns),
-        params=describe_params(params),
-        y_range=(float(np.min(y)), float(np.max(y))),
-        kind=chosen.family if chosen.family == "mlp" else chosen.name,
-    )
-    return TrainResult(model=model, evaluation=evaluation)
-
-
-def _fixed_template(name: str, params: dict[str, Any], options: ModelOptions, n: int) -> Any:
-    if name == "mlp" or name.startswith("mlp"):
-        from models.pipeline import restore_params
-
-        template: Any = build_pipeline(seed=options.seed, max_iter=options.effective_max_iter)
-        template.set_params(**restore_params(params))
-        return template
-    n_train = n - n // options.outer_splits - 1
-    return baselines(seed=options.seed, n_train=n_train)[name]
-
-
-def _fixed_folds(
-    X: Array, y: Array, *, template: Any, options: ModelOptions
-) -> tuple[list[FoldResult], list[Any]]:
-    """Out-of-fold results of one fixed configuration, and the first repeat's models."""
-    folds: list[FoldResult] = []
-    first_repeat: list[Any] = []
-    with quiet_fit():
-        for repeat, fold, tr, te in outer_splits(len(y), options):
-            model = clone(template).fit(X[tr], y[tr])
-            pred = np.asarray(model.predict(X[te]), dtype=float)
-            if repeat == 0:
-                first_repeat.append(model)
-            folds.append(
-                FoldResult(
-                    repeat,
-                    fold,
-                    np.asarray(te),
-                    pred,
-                    compute_metrics(y[tr], y[tr]),
-                    compute_metrics(y[te], pred),
-                    {},
-                    None,
-                )
-            )
-    return folds, first_repeat
-
-
-def evaluate_fixed(
-    X: Array, y: Array, *, name: str, params: dict[str, Any], options: ModelOptions
-) -> Metrics:
-    """Score a fixed configuration (the current model's) on the outer folds of ``X, y``.
-
-    Used by the promotion gate when the data changed since the current model was
-    evaluated: both models are then compared on the same folds of the same data.
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    check_data(X, y, options)
-    template = _fixed_template(name, params, options, len(y))
-    folds, _ = _fixed_folds(X, y, template=template, options=options)
-    return _aggregate(name, folds, y, binary=False).nested
-
-
-def refit_fixed(
     X: Array,
-    y: Array,
+    labels: Labels,
     *,
-    name: str,
-    params: dict[str, Any],
-    kind: str,
     options: ModelOptions,
     columns: Sequence[str],
-) -> tuple[TasteModel, Metrics]:
-    """The current configuration fitted on all of today's ratings, with its fold score.
+    groupings: Sequence[Grouping] = (),
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Evaluate honestly, then choose and fit the configured model on every row."""
+    say = progress or (lambda _line: None)
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(labels.loved, dtype=np.int64)
+    evaluation, run = evaluate(
+        X, labels, options=options, columns=columns, groupings=groupings, progress=progress
+    )
+    grouping = evaluation.grouping
+    families = classification_families(options)
+    configs: Sequence[Config] = (
+        auto_configs(families) if evaluation.chosen == AUTO else _family(families, "mlp").configs
+    )
+    say(f"choosing among {len(configs)} configurations on all {len(y)} ratings ...")
+    with quiet_fit():
+        config, _ = choose(
+            X, y, grouping.ids, configs, kind="classification", options=options,
+            seed=options.seed + 1,
+        )  # fmt: skip
+        final = build(config, options=options, n_train=len(y)).fit(X, y)
+    evaluation.final_config = config
+    calibration = evaluation.calibration
+    model = TasteModel(
+        name=evaluation.chosen,
+        kind=kind_of(config),
+        config=config.to_dict(),
+        final=final,
+        columns=tuple(columns),
+        calibrator=calibration.platt if calibration is not None else Platt(),
+        fold_models=list(run.kept_models),
+    )
+    return TrainResult(model=model, evaluation=evaluation, grouping=grouping)
 
-    When a new search does not beat the configuration in use on the same folds,
-    the configuration stays; but the model in use must still learn from the
-    ratings that arrived since, or the playlist goes stale.
+
+def _family(families: Sequence[Family], name: str) -> Family:
+    return next(f for f in families if f.name == name)
+
+
+def fit_fixed(
+    X: Array,
+    labels: Labels,
+    config: Config,
+    *,
+    name: str,
+    options: ModelOptions,
+    columns: Sequence[str],
+    grouping: Grouping,
+) -> tuple[TasteModel, list[float]]:
+    """A fixed configuration (the one in use) refit on every rating, with its fold AUCs.
+
+    Used when the promotion gate keeps the configuration in use: the model in
+    use must still learn from the ratings that arrived since.
     """
     X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    check_data(X, y, options)
-    template = _fixed_template(name, params, options, len(y))
-    folds, fold_models = _fixed_folds(X, y, template=template, options=options)
+    y = np.asarray(labels.loved, dtype=np.int64)
+    repeats = default_repeats(len(y), options.outer_repeats)
+    splits = stratified_splits(
+        y, grouping.ids, n_splits=options.outer_splits, n_repeats=repeats, seed=options.seed
+    )
+    family = Family(name, (config,), "study")
+    run = run_nested(
+        X, y, groups=grouping.ids, splits=splits, families=[family], options=options, keep=name
+    )
+    outcomes = run.outcomes[name]
     with quiet_fit():
-        final = clone(template).fit(X, y)
+        final = build(config, options=options, n_train=len(y)).fit(X, y)
     model = TasteModel(
         name=name,
+        kind=kind_of(config),
+        config=config.to_dict(),
         final=final,
-        fold_models=fold_models,
         columns=tuple(columns),
-        params=dict(params),
-        y_range=(float(np.min(y)), float(np.max(y))),
-        kind=kind,
+        calibrator=_calibration(outcomes, y).platt,
+        fold_models=list(run.kept_models),
     )
-    return model, _aggregate(name, folds, y, binary=False).nested
+    return model, [s[PRIMARY] for s in _scores(outcomes, labels, options.playlist_size)]

@@ -1,23 +1,23 @@
-"""The taste model: one scikit-learn ``Pipeline`` from raw descriptors to a rating.
+"""The building blocks of every taste model, and the trained model bachbot keeps.
 
-    impute (median, + missing indicators) -> scale (standard; quantile for skewed
-    columns) -> reduce (``lda`` on rating classes | ``pca`` to 99 % variance |
-    ``none``) -> MLPRegressor (target standardised)
+The study's model, kept first-class, is one scikit-learn ``Pipeline``::
+
+    impute (median, + missing indicators) -> scale (quantile-normal for every
+    non-binary column) -> reduce (``lda`` | ``pca`` to 99 % variance | ``none``)
+    -> MLP classifier
 
 Everything that learns from data sits inside the pipeline, so cross-validation
-refits the imputer, the scaler and above all the LDA per training fold.  The seed
-fitted LDA on all 100 tracks before cross-validating, which let each test fold's
-labels shape the features it was scored on; :mod:`models.evaluate` keeps that
-variant only as a demonstration of the leak.
-
-The grid and the option of a quick grid for tests live here too, because they are
-the pipeline's parameters.
+refits the imputer, the scaler and above all the LDA per training fold.  The
+study fitted LDA on all 100 tracks before cross-validating, which let each test
+fold's labels shape the features it was scored on; :mod:`models.study` keeps
+that variant only as a demonstration of the leak.  The estimators themselves
+are assembled in :mod:`models.candidates`.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -25,30 +25,17 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
-from sklearn.compose import TransformedTargetRegressor
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.dummy import DummyRegressor
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import Ridge
-from sklearn.neighbors import KNeighborsRegressor
-from sklearn.neural_network import MLPRegressor
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+from models.calibration import IDENTITY, Platt
 
 Array = NDArray[np.float64]
 ReducerKind = Literal["lda", "pca", "none"]
 REDUCERS: tuple[ReducerKind, ...] = ("lda", "pca", "none")
-
-SEED_PARAMS: dict[str, Any] = {
-    "reduce__kind": "lda",
-    "model__regressor__activation": "logistic",
-    "model__regressor__hidden_layer_sizes": (2, 2),
-}
-"""The seed's winning configuration (it also used max_iter=20000 with adam)."""
 
 
 @contextmanager
@@ -68,6 +55,8 @@ def quiet_fit() -> Iterator[None]:
     """
     with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore", ConvergenceWarning)
+        # A learning-curve or importance fold with one class has no ROC AUC; it is NaN.
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
         warnings.filterwarnings("ignore", message="Variables are collinear")
         warnings.filterwarnings("ignore", message="n_quantiles .* is greater than")
         # A provider block with no values at all (no audio features) is expected.
@@ -187,20 +176,38 @@ class MedianImputer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return out
 
 
+class DropEmptyColumns(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Leave out columns with no value at all in training (a provider that never answered).
+
+    Gradient-boosted trees handle missing values themselves, but scikit-learn
+    1.9's binning fails on a column that is entirely missing.
+    """
+
+    def fit(self, X: Array, y: Array | None = None) -> DropEmptyColumns:
+        X = np.asarray(X, dtype=float)
+        self.n_features_in_ = X.shape[1]
+        self.keep_ = np.flatnonzero(~np.isnan(X).all(axis=0))
+        return self
+
+    def transform(self, X: Array) -> Array:
+        return np.asarray(X, dtype=float)[:, self.keep_]
+
+
 class SkewAwareScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Standardise each column; map strongly skewed ones through their quantiles first.
 
     Spotify's instrumentalness, speechiness and duration pile up at one end, so a
     z-score leaves most tracks squeezed together and a few far out.  Columns whose
-    absolute skewness exceeds ``skew_threshold`` (and that have more than two
-    distinct values, which excludes the imputer's 0/1 missing indicators) are
+    absolute skewness reaches ``skew_threshold`` (default 0: every column; in all
+    cases only columns with more than two distinct values, which excludes the
+    imputer's 0/1 missing indicators and one-hot metadata) are
     mapped to normal scores through their training quantiles (what
     QuantileTransformer(output_distribution="normal") does, but with
     ``scipy.special.ndtri`` instead of a per-column ``norm.ppf``, which was the
     slowest step of training); then every column is standardised.
     """
 
-    def __init__(self, skew_threshold: float = 2.0, n_quantiles: int = 200) -> None:
+    def __init__(self, skew_threshold: float = 0.0, n_quantiles: int = 200) -> None:
         self.skew_threshold = skew_threshold
         self.n_quantiles = n_quantiles
 
@@ -213,10 +220,11 @@ class SkewAwareScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             skew = np.where(std > 0, (centred**3).mean(axis=0) / std**3, 0.0)
         lowest, highest = X.min(axis=0), X.max(axis=0)
         more_than_two = ((lowest < X) & (highest > X)).any(axis=0)
-        self.skewed_ = np.flatnonzero((np.abs(skew) > self.skew_threshold) & more_than_two)
+        self.skewed_ = np.flatnonzero((np.abs(skew) >= self.skew_threshold) & more_than_two)
         levels = np.linspace(0.0, 1.0, max(2, min(self.n_quantiles, X.shape[0])))
         self.references_ = levels
         self.quantiles_ = np.quantile(X[:, self.skewed_], levels, axis=0)
+        self.tied_ = (np.diff(self.quantiles_, axis=0) == 0).any(axis=0)
         mapped = self._quantiled(X)
         self.mean_ = mapped.mean(axis=0)
         spread = mapped.std(axis=0)
@@ -225,16 +233,20 @@ class SkewAwareScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def _quantiled(self, X: Array) -> Array:
         out = X.copy()
+        if len(self.skewed_) == 0:
+            return out
         bound = 1e-7
+        U = np.empty((len(X), len(self.skewed_)))
         for k, j in enumerate(self.skewed_):
             q = self.quantiles_[:, k]
-            # Average of the forward and backward interpolation, as sklearn does, so
-            # tied values (a repeated median) map to the middle of their quantile run.
-            u = 0.5 * (
-                np.interp(X[:, j], q, self.references_)
-                - np.interp(-X[:, j], -q[::-1], -self.references_[::-1])
-            )
-            out[:, j] = ndtri(np.clip(u, bound, 1 - bound))
+            u = np.interp(X[:, j], q, self.references_)
+            if self.tied_[k]:
+                # Average of the forward and backward interpolation, as sklearn does, so
+                # tied values (a repeated median) map to the middle of their quantile
+                # run; without ties both are the same and one pass is enough.
+                u = 0.5 * (u - np.interp(-X[:, j], -q[::-1], -self.references_[::-1]))
+            U[:, k] = u
+        out[:, self.skewed_] = ndtri(np.clip(U, bound, 1 - bound))
         return out
 
     def transform(self, X: Array) -> Array:
@@ -244,156 +256,7 @@ class SkewAwareScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return out
 
 
-@dataclass(frozen=True)
-class ModelOptions:
-    """How hard to search: the grid, the inner folds, the MLP's iteration budget.
-
-    ``fast`` is a three-point grid with short fits for tests and the cold laptop;
-    the default grid is sized so that 100 ratings train in a few seconds and
-    1,000 in under a minute on two cores (see ``bench/``).
-    """
-
-    seed: int = 0
-    outer_splits: int = 5
-    outer_repeats: int = 2
-    inner_splits: int = 3
-    max_iter: int = 300
-    fast: bool = False
-    n_jobs: int = 1
-    augment: bool = False
-    """Also run the seed's "+1/4 artificial data" experiment (training folds only)."""
-    choose: Literal["mlp", "auto"] = "mlp"
-    grid: Mapping[str, Sequence[Any]] | None = field(default=None)
-
-    def param_grid(self) -> list[dict[str, list[Any]]]:
-        """The inner search space (a list of sub-grids, as GridSearchCV accepts).
-
-        Default: every reducer x {logistic (2, 2), logistic (8,)} x alpha {0.1, 3}
-        plus relu (8,) -- 15 points.  Measured on two cores the full grid of 24
-        (relu with every size and alpha) took 14 s for 100 ratings; relu (2, 2)
-        mostly dies on small data anyway.
-        """
-        if self.grid is not None:
-            return [{key: list(values) for key, values in self.grid.items()}]
-        reducers: list[Any] = list(REDUCERS)
-        if self.fast:
-            return [
-                {
-                    "reduce__kind": reducers,
-                    "model__regressor__activation": ["logistic"],
-                    "model__regressor__hidden_layer_sizes": [(2, 2)],
-                    "model__regressor__alpha": [0.1],
-                }
-            ]
-        return [
-            {
-                "reduce__kind": reducers,
-                "model__regressor__activation": ["logistic"],
-                "model__regressor__hidden_layer_sizes": [(2, 2), (8,)],
-                "model__regressor__alpha": [0.1, 3.0],
-            },
-            {
-                "reduce__kind": reducers,
-                "model__regressor__activation": ["relu"],
-                "model__regressor__hidden_layer_sizes": [(8,)],
-                "model__regressor__alpha": [1.0],
-            },
-        ]
-
-    @property
-    def effective_max_iter(self) -> int:
-        return min(self.max_iter, 200) if self.fast else self.max_iter
-
-
-def build_pipeline(*, reducer: ReducerKind = "lda", seed: int = 0, max_iter: int = 300) -> Pipeline:
-    """The seed's model (LDA + MLP(2, 2), logistic) with every learning step inside.
-
-    lbfgs instead of the seed's adam: on a few hundred samples it converges in a
-    few hundred iterations where adam needed 20,000, and it is deterministic.
-    The target is standardised so ``alpha`` means the same on any rating scale.
-    """
-    mlp = MLPRegressor(
-        hidden_layer_sizes=(2, 2),
-        activation="logistic",
-        solver="lbfgs",
-        alpha=0.1,
-        max_iter=max_iter,
-        early_stopping=False,
-        random_state=seed,
-    )
-    return Pipeline(
-        [
-            (
-                "impute",
-                MedianImputer(),
-            ),
-            ("scale", SkewAwareScaler()),
-            ("reduce", Reducer(kind=reducer)),
-            ("model", TransformedTargetRegressor(regressor=mlp, transformer=StandardScaler())),
-        ]
-    )
-
-
-def _preprocess() -> list[tuple[str, Any]]:
-    return [
-        ("impute", MedianImputer()),
-        ("scale", SkewAwareScaler()),
-    ]
-
-
-def baselines(*, seed: int = 0, n_train: int = 100) -> dict[str, Pipeline]:
-    """The yardsticks the MLP must beat, each behind the same impute + scale steps.
-
-    ``n_train`` is the smallest training fold, so k-nearest-neighbours never asks
-    for more neighbours than a fold holds.
-    """
-    k = max(1, min(5, n_train - 1))
-    return {
-        "mean": Pipeline([("model", DummyRegressor(strategy="mean"))]),
-        "ridge": Pipeline([*_preprocess(), ("model", Ridge(alpha=1.0))]),
-        "knn": Pipeline([*_preprocess(), ("model", KNeighborsRegressor(n_neighbors=k))]),
-        "hgb": Pipeline(
-            [
-                (
-                    "impute",
-                    MedianImputer(),
-                ),
-                (
-                    "model",
-                    HistGradientBoostingRegressor(
-                        max_iter=50, max_depth=3, min_samples_leaf=5, random_state=seed
-                    ),
-                ),
-            ]
-        ),
-    }
-
-
-def describe_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Grid parameters with the pipeline prefixes dropped, JSON-friendly (tuples -> lists)."""
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        short = key.split("__")[-1]
-        out[short] = list(value) if isinstance(value, tuple) else value
-    return out
-
-
-def restore_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The inverse of :func:`describe_params` for the MLP family (lists back to tuples)."""
-    names = {
-        "kind": "reduce__kind",
-        "activation": "model__regressor__activation",
-        "hidden_layer_sizes": "model__regressor__hidden_layer_sizes",
-        "alpha": "model__regressor__alpha",
-    }
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        full = names.get(key, key)
-        out[full] = tuple(value) if isinstance(value, list) else value
-    return out
-
-
-class JitterAugmented(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+class JitterAugmented(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """The seed's "+1/4 artificial data", done inside the training fold only.
 
     ``fit`` adds ``fraction`` x n jittered copies of randomly drawn training rows
@@ -413,7 +276,7 @@ class JitterAugmented(RegressorMixin, BaseEstimator):  # type: ignore[misc]
 
     def fit(self, X: Array, y: Array) -> JitterAugmented:
         X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=float)
+        y = np.asarray(y)
         rng = np.random.default_rng(self.seed)
         n_extra = int(np.ceil(self.fraction * len(y)))
         rows = rng.integers(0, len(y), size=n_extra)
@@ -421,49 +284,69 @@ class JitterAugmented(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column -> NaN spread
             spread = np.nan_to_num(np.nanstd(X, axis=0), nan=0.0)
         extra = X[rows] + rng.normal(size=(n_extra, X.shape[1])) * spread * self.noise
-        base = self.estimator if self.estimator is not None else build_pipeline()
-        self.estimator_ = clone(base).fit(np.vstack([X, extra]), np.concatenate([y, y[rows]]))
+        if self.estimator is None:
+            raise ValueError("JitterAugmented needs an estimator to fit")
+        self.estimator_ = clone(self.estimator).fit(
+            np.vstack([X, extra]), np.concatenate([y, y[rows]])
+        )
+        self.classes_ = getattr(self.estimator_, "classes_", None)
         return self
 
     def predict(self, X: Array) -> Array:
-        return np.asarray(self.estimator_.predict(X), dtype=float)
+        return np.asarray(self.estimator_.predict(X))
+
+    def predict_proba(self, X: Array) -> Array:
+        return np.asarray(self.estimator_.predict_proba(X), dtype=float)
+
+
+def positive_proba(estimator: Any, X: Array) -> Array:
+    """P(loved) from a fitted classifier, whatever order its classes are in."""
+    proba = np.asarray(estimator.predict_proba(X), dtype=float)
+    classes = list(getattr(estimator, "classes_", [0, 1]))
+    if 1 not in classes:
+        return np.zeros(len(proba))
+    return proba[:, classes.index(1)]
 
 
 @dataclass
 class TasteModel:
-    """A trained model as bachbot keeps it: the final fit plus the outer-fold fits.
+    """A trained model as bachbot keeps it: the final fit, its calibration, the fold fits.
 
-    ``final`` (refit on every rating) gives the score; the spread of the
-    outer-fold models' predictions (first repeat: k models that together saw
-    every rating k-1 times) gives the uncertainty, i.e. how much the
-    answer depends on which ratings the model happened to see.  Scores are
-    clipped to the range of ratings it learnt from, so a track unlike anything
-    rated cannot be predicted as an 11.
+    ``final`` is fitted on every rating and gives the probability (through
+    ``calibrator``, fitted on the nested out-of-fold predictions).  ``spread``
+    is the standard deviation of the outer-fold models' calibrated
+    probabilities: how much the answer depends on which ratings the model
+    happened to see.  It is a measure of disagreement, not an interval.  A
+    model without fold models (the cold start) reports its own spread.
     """
 
     name: str
+    """What was asked for: ``mlp``, ``auto``, ``coldstart``."""
+    kind: str
+    """What it is: ``mlp``, ``logreg``, ``knn``, ``hgb``, ``rf``, ``prior``, ``coldstart``."""
+    config: dict[str, Any]
     final: Any
-    fold_models: list[Any]
     columns: tuple[str, ...]
-    params: dict[str, Any]
-    y_range: tuple[float, float]
-    kind: str = "mlp"
+    calibrator: Platt = IDENTITY
+    fold_models: list[Any] = field(default_factory=list)
 
     def predict_with_uncertainty(self, X: Array) -> tuple[Array, Array]:
         X = np.asarray(X, dtype=float)
-        lo, hi = self.y_range
-        scores = np.clip(np.asarray(self.final.predict(X), dtype=float), lo, hi)
-        if len(self.fold_models) < 2:
-            return scores, np.full(len(scores), np.nan)
-        stacked = np.vstack([np.clip(m.predict(X), lo, hi) for m in self.fold_models])
-        return scores, stacked.std(axis=0)
+        prob = self.calibrator(positive_proba(self.final, X))
+        if len(self.fold_models) >= 2:
+            stacked = np.vstack([self.calibrator(positive_proba(m, X)) for m in self.fold_models])
+            return prob, stacked.std(axis=0)
+        own = getattr(self.final, "spread", None)
+        if callable(own):
+            return prob, np.asarray(own(X), dtype=float)
+        return prob, np.full(len(prob), np.nan)
 
 
 SCORE_BLOCK = 2048
 
 
 class Scorer(Protocol):
-    """Anything the score job can use: a trained model or the cold-start fallback."""
+    """Anything the score job can use: a trained model or the cold start."""
 
     kind: str
     columns: tuple[str, ...]
@@ -472,7 +355,7 @@ class Scorer(Protocol):
 
 
 def score(model: Scorer, X: Array) -> tuple[Array, Array]:
-    """(score, uncertainty) per row of ``X``; columns must be ``model.columns``."""
+    """(probability loved, spread) per row of ``X``; columns must be ``model.columns``."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != len(model.columns):
         raise ValueError(

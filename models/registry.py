@@ -1,32 +1,21 @@
-"""Model artifacts on disk and the rule that decides which one is in use.
+"""Model artifacts on disk: saved with what they are, refused when they do not fit.
 
 Each model is two files in ``settings.models_dir``: ``<version>.joblib`` (the
-fitted :class:`~models.pipeline.TasteModel` or cold-start model) and
+fitted :class:`~models.pipeline.TasteModel`) and
 ``<version>.json`` (what it is: versions, feature schema, data fingerprint,
 metrics, chosen params and the artifact's sha256).  Loading re-checks all of it,
 because unpickling a model built by another scikit-learn, or on other columns,
 silently gives wrong scores; a mismatch raises :class:`ArtifactRefused` and the
 daemon retrains instead.
 
-Errors (branch of ``service.errors.BachbotError``)::
-
-    ModelError
-    ├── NotEnoughData       too few ratings for the nested cross-validation
-    └── ArtifactRefused     missing / tampered / incompatible artifact
-
-Promotion rule (:func:`decide_promotion`, pure): a new model is promoted only
-when its nested R2 is at least the current model's *on the same data and the
-same outer folds*.  When the training data changed since the current model was
-evaluated, the caller first re-scores the current model's configuration on the
-new data's outer folds (``models.evaluate.evaluate_fixed``) and passes that
-score.  Ties promote the new model: same quality, more recent ratings.
+Errors are :mod:`models.errors`' (``ArtifactRefused``).  Which model is in use
+is decided by the promotion gate, :mod:`models.gate`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,26 +28,11 @@ import numpy as np
 import sklearn
 from numpy.typing import NDArray
 
-from service.errors import BachbotError
+from models.errors import ArtifactRefused
 
-ARTIFACT_FORMAT = 1
-"""Bumped when the pickled classes change shape; older artifacts are refused."""
-
-
-class ModelError(BachbotError):
-    """The taste model cannot be trained, loaded or used."""
-
-
-class NotEnoughData(ModelError):
-    """Too few ratings (or rows) to train or evaluate honestly."""
-
-
-class ArtifactRefused(ModelError):
-    """A saved model failed its integrity or compatibility checks."""
-
-    def __init__(self, message: str, *, path: Path | None = None) -> None:
-        super().__init__(message)
-        self.path = path
+ARTIFACT_FORMAT = 2
+"""Bumped when the pickled classes change shape; older artifacts are refused.
+2: the classifier (probability of love) replaced the 1-10 regressor."""
 
 
 def bachbot_version() -> str:
@@ -222,63 +196,3 @@ def load_model(
             f"model artifact {path.name} could not be unpickled ({err}); run `bachbot train`",
             path=path,
         ) from err
-
-
-@dataclass(frozen=True)
-class PromotionDecision:
-    promote: bool
-    reason: str
-    new_score: float | None
-    current_score: float | None
-
-    def as_text(self) -> str:
-        def fmt(value: float | None) -> str:
-            return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
-
-        verdict = "promoted" if self.promote else "not promoted"
-        return (
-            f"{verdict}: {self.reason} (new nested R2 {fmt(self.new_score)}, "
-            f"current {fmt(self.current_score)})"
-        )
-
-
-@dataclass(frozen=True)
-class Incumbent:
-    """The currently promoted model as the gate sees it."""
-
-    kind: str
-    score_same_data: float | None
-    """Its nested score on the new data's outer folds (None: could not be computed)."""
-
-
-def decide_promotion(
-    *, new_kind: str, new_score: float, current: Incumbent | None, tolerance: float = 1e-9
-) -> PromotionDecision:
-    """Promote when the new nested R2 >= the current one's on the same folds.
-
-    A trained model always replaces the cold-start fallback; a cold-start
-    candidate never replaces a trained model; an undefined new score (NaN) is
-    never promoted over a defined one.
-    """
-    new = None if math.isnan(new_score) else new_score
-    if current is None:
-        return PromotionDecision(True, "no model in use yet", new, None)
-    cur = current.score_same_data
-    if current.kind == "coldstart" and new_kind != "coldstart":
-        return PromotionDecision(True, "first trained model replaces the cold-start", new, cur)
-    if new_kind == "coldstart" and current.kind != "coldstart":
-        return PromotionDecision(False, "cold-start never replaces a trained model", new, cur)
-    if new_kind == "coldstart":
-        return PromotionDecision(True, "cold-start refreshed with the latest ratings", new, cur)
-    if cur is None or math.isnan(cur):
-        if new is None:
-            return PromotionDecision(False, "new model has no defined score", new, None)
-        return PromotionDecision(True, "current model has no score on this data", new, None)
-    if new is None:
-        return PromotionDecision(False, "new model has no defined score", new, cur)
-    if new + tolerance >= cur:
-        reason = (
-            "tie on the same folds" if abs(new - cur) <= tolerance else "better on the same folds"
-        )
-        return PromotionDecision(True, reason, new, cur)
-    return PromotionDecision(False, "worse on the same folds; keeping the current model", new, cur)

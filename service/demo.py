@@ -9,16 +9,24 @@ cycle runs the real jobs (sync, features, train, score, publish) through the
 same :class:`service.cycle.Cycle` the daemon uses; only the clock is fast.
 
 Nothing here is a demo-only path through the product: the data lands in a
-real database under ``DATA_DIR/demo``, the model in its registry, and the
-playlist in the local Spotify, where ``bachbot status`` and the status page
-can look at them.
+real database under ``DATA_DIR/demo/run-N``, the model in its registry, and
+the playlist in the local Spotify, where ``bachbot status`` and the status
+page can look at them.
+
+The demo never deletes what it did not create: each run gets a new
+``run-N`` folder (earlier runs stay for a look), the demo folder is marked as
+the demo's own, a folder holding anything else is refused untouched, and
+``--fresh`` removes only earlier demo runs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import random
-import shutil
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,20 +40,27 @@ from jobs.report import write_report
 from models.catalogue_demo import BACH_ID, DemoCatalogue, DemoTrack, generate_catalogue
 from service.cycle import Cycle
 from service.demo_listener import HiddenTaste, react, share_loved
+from service.errors import ConfigError
 from service.settings import Settings
 from service.spotify.auth import SCOPE
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SimState, SpotifySim
 from service.store.db import open_database, session_factory, transaction
 from service.store.model_versions import promoted_model
-from service.store.models import ModelVersion, Track
+from service.store.models import ModelVersion, Prediction, Track
 from service.store.ratings import add_rating, effective_ratings
 from service.store.state import get_state
 from service.store.tokens import DbTokenStore
 
+log = logging.getLogger(__name__)
+
 LISTENER = "listener"
 CURATOR = "curator"
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+MARKER = ".bachbot-demo"
+"""Marks a folder the demo created; nothing without it is ever deleted."""
 
 
 @dataclass
@@ -54,7 +69,10 @@ class CycleFigures:
     ratings: int
     model: str | None
     model_kind: str | None
-    nested_r2: float | None
+    nested_auc: float | None
+    """Nested ROC AUC of the model in use (None for the cold start)."""
+    gate: str | None
+    """The promotion gate's decision if this cycle retrained, in words."""
     published: int
     loved_share: float | None
     random_share: float | None
@@ -129,8 +147,12 @@ def demo_settings(base: Settings, sim: SpotifySim, data_dir: Path) -> Settings:
         cv_repeats=1,
         min_ratings=12,
         retrain_after_ratings=1,
+        # The listener plays the playlist every cycle: a track heard twice and neither
+        # liked nor removed becomes a weak negative, as BACHBOT_EXPOSURE_NEGATIVE does.
+        exposure_negative=True,
+        exposure_plays=2,
         playlist_size=20,
-        playlist_min_score=0.0,
+        playlist_min_probability=0.0,
         max_per_work=2,
     )
 
@@ -145,22 +167,25 @@ def run_demo(
     seed: int = 0,
     n_albums: int = 60,
     data_dir: Path | None = None,
+    fresh: bool = False,
     progress: Progress = lambda _line: None,
 ) -> DemoResult:
     """Run ``cycles`` cycles against a fresh local Spotify; returns the per-cycle figures."""
     catalogue = generate_catalogue(n_albums=n_albums, seed=seed, segments_per_track=2)
     tracks = {t.id: t for t in catalogue.tracks}
     taste = HiddenTaste.for_catalogue(catalogue, seed=seed)
-    target = data_dir or base.data_dir / "demo"
-    if target.exists():
-        shutil.rmtree(target)
+    target = new_run_dir(data_dir or base.data_dir / "demo", fresh=fresh)
     result = DemoResult(seed=seed, data_dir=str(target), catalogue_tracks=len(tracks))
     progress(
-        f"local Spotify with {len(tracks)} generated recordings (audio descriptors simulated); "
+        f"local Spotify with {len(tracks)} generated recordings, behaving as Spotify does for "
+        "a new app (no audio features; simulated ReccoBeats descriptors instead); "
         f"data in {target}"
     )
     clock = [START]
-    with SpotifySim(build_world(catalogue, taste, seed=seed), mode="new", validate=False) as sim:
+    with (
+        SpotifySim(build_world(catalogue, taste, seed=seed), mode="new", validate=False) as sim,
+        _quiet_about_the_simulated_spotify(),
+    ):
         settings = demo_settings(base, sim, target)
         engine = open_database(settings)
         sessions = session_factory(engine)
@@ -175,9 +200,13 @@ def run_demo(
             _rate_by_hand(sessions, tracks, taste, seed=seed, clock=clock[0])
             for number in range(1, cycles + 1):
                 clock[0] = START + timedelta(minutes=30 * number)
+                before = _latest_version_id(sessions)
                 cycle.run_once()
-                figures = _observe(number, sessions, sim, tracks, taste)
-                reaction = react(_published(sessions, sim), tracks=tracks, taste=taste)
+                figures = _observe(number, sessions, sim, tracks, taste, before)
+                published = _published(sessions, sim)
+                for i, track_id in enumerate(published):  # the listener plays the playlist
+                    sim.state.play(LISTENER, track_id, clock[0] + timedelta(minutes=1 + i))
+                reaction = react(published, tracks=tracks, taste=taste)
                 for track_id in reaction.like:
                     sim.state.like(LISTENER, track_id, clock[0] + timedelta(minutes=5))
                 bot = _bot_playlist(sessions)
@@ -187,6 +216,8 @@ def run_demo(
                 figures.liked, figures.removed = len(reaction.like), len(reaction.remove)
                 result.cycles.append(figures)
                 progress(_line(figures))
+                if figures.gate:
+                    progress(f"  retrain: {figures.gate}")
             result.playlist = _playlist_listing(sessions, sim, tracks, taste)
             progress("writing the model report ...")
             with transaction(sessions) as session:
@@ -236,26 +267,38 @@ def _published(sessions: sessionmaker[Session], sim: SpotifySim) -> list[str]:
     return [] if bot is None else sim.state.playlist_track_ids(bot)
 
 
+def _latest_version_id(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        latest = session.scalars(select(ModelVersion.id).order_by(ModelVersion.id.desc())).first()
+    return latest or 0
+
+
 def _observe(
     number: int,
     sessions: sessionmaker[Session],
     sim: SpotifySim,
     tracks: dict[str, DemoTrack],
     taste: HiddenTaste,
+    before: int,
 ) -> CycleFigures:
     published = _published(sessions, sim)
     with sessions() as session:
         ratings = effective_ratings(session=session)
         model: ModelVersion | None = promoted_model(session=session)
         known = set(session.scalars(select(Track.id)))
+        new = session.scalars(
+            select(ModelVersion).where(ModelVersion.id > before).order_by(ModelVersion.id)
+        ).all()
+        gate = "; then ".join(v.decision for v in new if v.decision) or None
     unrated = [t for t in tracks if t in known and t not in ratings]
-    r2 = None if model is None else (model.metrics or {}).get("r2")
+    auc = None if model is None else (model.metrics or {}).get("score")
     return CycleFigures(
         cycle=number,
         ratings=len(ratings),
         model=None if model is None else model.version,
         model_kind=None if model is None else model.kind,
-        nested_r2=r2 if isinstance(r2, int | float) else None,
+        nested_auc=auc if isinstance(auc, int | float) else None,
+        gate=gate,
         published=len(published),
         loved_share=share_loved(published, tracks=tracks, taste=taste),
         random_share=share_loved(unrated, tracks=tracks, taste=taste),
@@ -269,10 +312,10 @@ def _pct(value: float | None) -> str:
 
 
 def _line(f: CycleFigures) -> str:
-    r2 = "  –  " if f.nested_r2 is None else f"{f.nested_r2:5.2f}"
+    auc = "  –  " if f.nested_auc is None else f"{f.nested_auc:5.2f}"
     return (
         f"cycle {f.cycle}: {f.ratings:3d} ratings | model {f.model_kind or 'none':9s} "
-        f"nested R2 {r2} | published {f.published:2d}, loved {_pct(f.loved_share)} "
+        f"nested ROC AUC {auc} | published {f.published:2d}, loved {_pct(f.loved_share)} "
         f"vs random pick {_pct(f.random_share)} | listener liked {f.liked}, removed {f.removed}"
     )
 
@@ -284,14 +327,107 @@ def _playlist_listing(
     taste: HiddenTaste,
 ) -> list[dict[str, Any]]:
     rows = []
-    for track_id in _published(sessions, sim):
+    published = _published(sessions, sim)
+    with sessions() as session:
+        model = promoted_model(session=session)
+        rows_scored = (
+            []
+            if model is None
+            else session.execute(
+                select(Prediction.track_id, Prediction.score).where(
+                    Prediction.model_version_id == model.id,
+                    Prediction.track_id.in_(published),
+                )
+            ).all()
+        )
+        scores = {row.track_id: row.score for row in rows_scored}
+    for track_id in published:
         track = tracks.get(track_id)
         if track is not None:
+            predicted = scores.get(track_id)
             rows.append(
                 {
                     "track_id": track_id,
                     "name": track.name,
+                    "predicted": None if predicted is None else round(float(predicted), 3),
+                    "loved": taste.loves(track),
                     "hidden_taste": round(taste.score(track), 1),
                 }
             )
     return rows
+
+
+def _is_demo_run(path: Path) -> bool:
+    return path.is_dir() and re.fullmatch(r"run-\d+", path.name) is not None and (
+        path / MARKER
+    ).exists()
+
+
+DEMO_FILES = ("bachbot.db", "bachbot.db-wal", "bachbot.db-shm", "report.html", MARKER)
+
+
+def _remove_run(run: Path) -> None:
+    """Delete what a demo run wrote, and the folder if nothing else is left in it."""
+    models = run / "models"
+    if models.is_dir():
+        for path in models.iterdir():
+            if path.suffix in {".joblib", ".json"} and path.is_file():
+                path.unlink()
+        with contextlib.suppress(OSError):
+            models.rmdir()
+    for name in DEMO_FILES:
+        (run / name).unlink(missing_ok=True)
+    try:
+        run.rmdir()
+    except OSError:
+        log.warning("kept %s: it holds files the demo did not create", run)
+
+
+def new_run_dir(root: Path, *, fresh: bool) -> Path:
+    """A new, empty ``run-N`` folder under the demo folder ``root`` (made if needed).
+
+    Refuses (untouched) a ``root`` that is a file or that holds anything the demo
+    did not create; ``fresh`` first removes earlier demo runs, and only those.
+    """
+    try:
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"demo data dir {root} is a file; give a directory with --data-dir")
+        if root.exists() and any(root.iterdir()) and not (root / MARKER).exists():
+            raise ConfigError(
+                f"{root} already holds files that `bachbot demo` did not create; nothing was "
+                "changed: give a new or empty folder with --data-dir"
+            )
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (root / MARKER).write_text("created by `bachbot demo`; run-N folders are demo runs\n")
+        if fresh:
+            for run in sorted(p for p in root.iterdir() if _is_demo_run(p)):
+                _remove_run(run)
+        taken = [p for p in root.iterdir() if re.fullmatch(r"run-\d+", p.name)]
+        number = 1 + max((int(p.name.removeprefix("run-")) for p in taken), default=0)
+        target = root / f"run-{number}"
+        target.mkdir(mode=0o700)
+        (target / MARKER).write_text("a `bachbot demo` run\n")
+    except OSError as err:
+        raise ConfigError(
+            f"cannot use {root} for the demo: {err.strerror or err}; give a folder you can "
+            "write with --data-dir"
+        ) from err
+    return target
+
+
+class _SimulatedSpotifyNote(logging.Filter):
+    """Drops the real-Spotify advice about audio features: here the refusal is simulated."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "refused audio-features" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_about_the_simulated_spotify() -> Iterator[None]:
+    note = _SimulatedSpotifyNote()
+    logger = logging.getLogger("jobs.features")
+    logger.addFilter(note)
+    try:
+        yield
+    finally:
+        logger.removeFilter(note)

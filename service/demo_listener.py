@@ -18,8 +18,9 @@ from models.catalogue_demo import DemoCatalogue, DemoTrack
 
 LOVE = 7.0
 """A track the listener would like (and does, when bachbot offers it)."""
-DISLIKE = 4.0
-"""At or below: the listener removes it from the playlist."""
+DISLIKE = 5.5
+"""At or below: the listener removes it from the playlist (a track they would not
+keep in a list of favourites); between this and LOVE they leave it alone."""
 
 KEYBOARD = {"harpsichord", "piano"}
 VOICES = {"choir", "soprano", "bass"}

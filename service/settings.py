@@ -19,7 +19,14 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ModelChoice = Literal["mlp", "auto"]
@@ -99,6 +106,8 @@ class Settings(BaseSettings):
     """How often top tracks (slow to change) are read; recently played is read every cycle."""
 
     # --- ratings -------------------------------------------------------------
+    love_threshold: float = Field(default=7.0, ge=1, le=10)
+    """Ratings at or above this count as loved; the model learns how likely that is."""
     like_rating: int = Field(default=8, ge=1, le=10)
     removal_rating: int = Field(default=2, ge=1, le=10)
     exposure_negative: bool = False
@@ -115,7 +124,8 @@ class Settings(BaseSettings):
     model: ModelChoice = "mlp"
     min_ratings: int = Field(default=15, ge=2)
     cv_splits: int = Field(default=5, ge=2, le=20)
-    cv_repeats: int = Field(default=2, ge=1, le=20)
+    cv_repeats: int | None = Field(default=None, ge=1, le=20)
+    """Repeats of the outer cross-validation; unset: 5 up to 200 ratings, else 2."""
     seed: int = 0
     train_jobs: int = Field(default=2, ge=1, le=64)
     """Processes for the nested cross-validation (outer folds run in parallel)."""
@@ -126,7 +136,12 @@ class Settings(BaseSettings):
     playlist_name: str = Field(default="Predicted favourites", min_length=1, max_length=100)
     playlist_public: bool = False
     playlist_size: int = Field(default=50, ge=1, le=10_000)
-    playlist_min_score: float = Field(default=6.0, ge=0, le=10)
+    playlist_min_probability: float = Field(default=0.5, ge=0, le=1)
+    """Lowest probability of love (0-1) a track needs to be published."""
+    legacy_playlist_min_score: float | None = Field(
+        default=None, validation_alias="BACHBOT_PLAYLIST_MIN_SCORE"
+    )
+    """Read only to warn: scores became probabilities in bachbot 0.2."""
     max_per_work: int = Field(default=2, ge=1)
 
     # --- daemon --------------------------------------------------------------
@@ -192,6 +207,36 @@ class Settings(BaseSettings):
                 raise ValueError(f"{pattern!r} is not a valid regular expression: {err}") from err
         return value
 
+    @model_validator(mode="after")
+    def _ratings_straddle_love(self) -> Settings:
+        """A like must count as loved and a removal as not, or the model learns nothing."""
+        if self.like_rating < self.love_threshold:
+            raise ValueError(
+                f"BACHBOT_LIKE_RATING ({self.like_rating}) is below BACHBOT_LOVE_THRESHOLD "
+                f"({self.love_threshold:g}), so a like would not count as loved"
+            )
+        for name, value in (
+            ("BACHBOT_REMOVAL_RATING", self.removal_rating),
+            ("BACHBOT_EXPOSURE_RATING", self.exposure_rating),
+        ):
+            if value >= self.love_threshold:
+                raise ValueError(
+                    f"{name} ({value}) is not below BACHBOT_LOVE_THRESHOLD "
+                    f"({self.love_threshold:g}), so it would count as loved"
+                )
+        return self
+
+    @property
+    def deprecations(self) -> list[str]:
+        """Settings that are still set but no longer do anything (logged at start-up)."""
+        notes = []
+        if self.legacy_playlist_min_score is not None:
+            notes.append(
+                "BACHBOT_PLAYLIST_MIN_SCORE is no longer used: scores are now the probability "
+                "you love a track; set BACHBOT_PLAYLIST_MIN_PROBABILITY (0-1, default 0.5)"
+            )
+        return notes
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL in force: the configured one or the SQLite file in data_dir."""
@@ -229,7 +274,10 @@ def format_settings_error(err: ValidationError) -> str:
     """
     lines = []
     for error in err.errors():
-        loc = error["loc"][0] if error["loc"] else ""
+        if not error["loc"]:  # a rule across several settings names them itself
+            lines.append(f"invalid settings: {str(error['msg']).removeprefix('Value error, ')}")
+            continue
+        loc = error["loc"][0]
         field = str(loc)
         field_key = field.lower().removeprefix("bachbot_")
         if field_key in {"spotipy_client_id", "spotipy_client_secret", "spotipy_redirect_uri"}:

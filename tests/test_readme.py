@@ -15,7 +15,7 @@ def test_readme_documents_every_setting() -> None:
     missing = [
         f"BACHBOT_{name.upper()}"
         for name in Settings.model_fields
-        if f"`BACHBOT_{name.upper()}`" not in README
+        if f"`BACHBOT_{name.upper()}`" not in README and not name.startswith("legacy_")
     ]
     assert missing == []
 

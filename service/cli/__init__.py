@@ -9,11 +9,13 @@ one clear line on stderr (exit 1); a bad setting exits 2; no tracebacks.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import typer
 from pydantic import ValidationError
 
+from models.errors import ModelError
 from service.errors import BachbotError
 from service.logs import configure_logging
 from service.settings import Settings, format_settings_error
@@ -50,6 +52,8 @@ def _root(ctx: typer.Context) -> None:
         typer.echo(f"bachbot: {format_settings_error(err)}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level)
+    for note in settings.deprecations:
+        logging.getLogger("bachbot").warning(note)
     ctx.obj = settings
 
 
@@ -70,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     _register_all()
     try:
         result = app(args=argv, standalone_mode=False)
-    except BachbotError as err:
+    except (BachbotError, ModelError) as err:
         typer.echo(f"bachbot: {err}", err=True)
         return 1
     except typer.Exit as exit_:

@@ -19,7 +19,12 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of the catalogue and the listener."),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as one JSON object."),
         data_dir: Path | None = typer.Option(
-            None, "--data-dir", help="Where the demo's data goes (default: DATA_DIR/demo)."
+            None,
+            "--data-dir",
+            help="Folder for the demo's runs (default: DATA_DIR/demo); each run adds run-N.",
+        ),
+        fresh: bool = typer.Option(
+            False, "--fresh", help="Remove earlier demo runs first (only the demo's own folders)."
         ),
     ) -> None:
         """Run bachbot offline against a local Spotify with a simulated listener."""
@@ -29,14 +34,21 @@ def register(app: typer.Typer) -> None:
         if settings.log_level == "INFO":  # the demo prints its own progress lines
             logging.getLogger().setLevel(logging.WARNING)
         say = (lambda _line: None) if as_json else typer.echo
-        result = run_demo(settings, cycles=cycles, seed=seed, data_dir=data_dir, progress=say)
+        result = run_demo(
+            settings, cycles=cycles, seed=seed, data_dir=data_dir, fresh=fresh, progress=say
+        )
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=2))
             return
         typer.echo("")
-        typer.echo(f"The playlist bachbot built ({len(result.playlist)} tracks), first ten:")
+        typer.echo(
+            f"The playlist after the listener's last look ({len(result.playlist)} tracks), first "
+            "ten, with bachbot's predicted chance that the listener loves each and whether they do:"
+        )
         for row in result.playlist[:10]:
-            typer.echo(f"  {row['hidden_taste']:4.1f}  {row['name']}")
+            predicted = "  – " if row["predicted"] is None else f"{row['predicted']:4.0%}"
+            verdict = "loved" if row["loved"] else "not loved"
+            typer.echo(f"  {predicted}  {verdict:9s}  {row['name']}")
         typer.echo(f"\nData (database, models): {result.data_dir}")
         if result.report_path:
             typer.echo(f"Model report: {result.report_path}")

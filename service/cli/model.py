@@ -21,7 +21,7 @@ from jobs.train import (
     model_options,
     train_and_register,
 )
-from models.datasets import read_table
+from models.datasets import dataset_labels, read_table
 from models.evaluate import train_model
 from models.report import comparison_text
 from service.cli import settings_of
@@ -34,6 +34,11 @@ AUGMENT_HELP = "Also run the seed's +1/4 jittered-copies experiment (training fo
 
 def _echo_err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def _split(text: str | None) -> list[str] | None:
+    names = [part.strip() for part in (text or "").split(",") if part.strip()]
+    return names or None
 
 
 def register(app: typer.Typer) -> None:
@@ -77,30 +82,60 @@ def register(app: typer.Typer) -> None:
             None, "--target", metavar="COLUMN", help="Column to predict (with --dataset)."
         ),
         features: str | None = typer.Option(
-            None, "--features", metavar="a,b,c", help="Feature columns (default: all numeric)."
+            None,
+            "--features",
+            metavar="a,b,c",
+            help="Feature columns (default: every numeric column except ID-like ones).",
+        ),
+        group: str | None = typer.Option(
+            None,
+            "--group",
+            metavar="a,b",
+            help="Columns whose values mark related rows (same song, same work); "
+            "kept on one side of every split.",
+        ),
+        positive_at: float | None = typer.Option(
+            None,
+            "--positive-at",
+            metavar="VALUE",
+            help="Target values at or above this count as loved (default: 0/1 as is, "
+            "1-10 ratings from BACHBOT_LOVE_THRESHOLD).",
+        ),
+        model: str | None = typer.Option(
+            None, "--model", metavar="mlp|auto", help="Override BACHBOT_MODEL for this run."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
         fast: bool = typer.Option(False, "--fast", help=FAST_HELP),
         augment: bool = typer.Option(False, "--augment", help=AUGMENT_HELP),
     ) -> None:
-        """Nested evaluation of every candidate, without saving or promoting anything."""
+        """Nested evaluation of every model on the same folds, without saving anything."""
         settings = settings_of(ctx)
+        if model is not None:
+            if model not in ("mlp", "auto"):
+                _echo_err(f"bachbot: --model must be mlp or auto, not {model!r}")
+                raise typer.Exit(2)
+            settings = settings.model_copy(update={"model": model})
         options = model_options(settings, fast=fast, augment=augment)
+        say = None if as_json else _echo_err
         if dataset is not None:
             if not target:
                 _echo_err("bachbot: --dataset needs --target COLUMN (the column to predict)")
                 raise typer.Exit(2)
-            wanted = [f.strip() for f in features.split(",") if f.strip()] if features else None
-            table = read_table(dataset, target=target, features=wanted)
+            wanted = _split(features)
+            table = read_table(dataset, target=target, features=wanted, group=_split(group))
             for note in table.notes:
                 _echo_err(f"note: {note}")
-            result = train_model(table.X, table.y, options=options, columns=table.columns)
+            labels = dataset_labels(table.y, positive_at, settings.love_threshold, target)
+            result = train_model(
+                table.X, labels, options=options, columns=table.columns,
+                groupings=table.groupings, progress=say,
+            )  # fmt: skip
             if as_json:
                 payload = {
                     "dataset": str(dataset),
                     "target": target,
-                    "binary_target": result.evaluation.binary,
                     "ignored_columns": table.ignored,
+                    "id_like_columns": table.id_like,
                     "notes": table.notes,
                     **result.evaluation.to_dict(),
                 }
@@ -109,12 +144,14 @@ def register(app: typer.Typer) -> None:
                 typer.echo(comparison_text(result.evaluation))
             return
         with transaction(session_factory(open_database(settings))) as session:
-            run = evaluate_stored(session=session, settings=settings, fast=fast, augment=augment)
+            run = evaluate_stored(
+                session=session, settings=settings, fast=fast, augment=augment, progress=say
+            )
         if run.result is None:
             if as_json:
-                typer.echo(json.dumps({"error": run.message, "n_samples": len(run.data.y)}))
+                typer.echo(json.dumps({"error": run.message, "n_samples": run.data.n}))
             else:
-                typer.echo(run.message)
+                _echo_err(f"bachbot: nothing to evaluate: {run.message}")
             raise typer.Exit(1)
         if as_json:
             typer.echo(json.dumps(run.result.evaluation.to_dict(), default=str))

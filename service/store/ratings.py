@@ -103,20 +103,39 @@ def _retracted_ids(session: Session, track_ids: Iterable[str]) -> set[int]:
     }
 
 
-def derive_effective(events: Iterable[RatingEvent]) -> dict[str, float]:
-    """Effective rating per track from its event history (see the module docstring)."""
+@dataclass(frozen=True)
+class EffectiveRating:
+    """A track's effective rating, where it came from and the event that set it."""
+
+    value: float
+    source: str
+    event_id: int
+
+    @property
+    def explicit(self) -> bool:
+        return self.source in EXPLICIT_SOURCES
+
+
+def derive_effective_events(events: Iterable[RatingEvent]) -> dict[str, EffectiveRating]:
+    """Effective rating per track with its deciding event (see the module docstring)."""
     ordered = sorted(events, key=lambda e: e.id)
     retracted = {e.retracts_id for e in ordered if e.retracts_id is not None}
-    explicit: dict[str, float] = {}
-    implicit: dict[str, float] = {}
+    explicit: dict[str, EffectiveRating] = {}
+    implicit: dict[str, EffectiveRating] = {}
     for event in ordered:
         if event.value is None or event.id in retracted:
             continue
+        rating = EffectiveRating(float(event.value), event.source, event.id)
         if event.source in EXPLICIT_SOURCES:
-            explicit[event.track_id] = float(event.value)
+            explicit[event.track_id] = rating
         elif event.source in IMPLICIT_SOURCES:
-            implicit[event.track_id] = float(event.value)
+            implicit[event.track_id] = rating
     return {**implicit, **explicit}
+
+
+def derive_effective(events: Iterable[RatingEvent]) -> dict[str, float]:
+    """Effective rating per track from its event history (see the module docstring)."""
+    return {t: r.value for t, r in derive_effective_events(events).items()}
 
 
 def load_events(*, session: Session) -> list[RatingEvent]:
@@ -129,6 +148,11 @@ def load_events(*, session: Session) -> list[RatingEvent]:
 def effective_ratings(*, session: Session) -> dict[str, float]:
     """Track id -> effective rating (1-10) for every rated track."""
     return derive_effective(load_events(session=session))
+
+
+def effective_rating_events(*, session: Session) -> dict[str, EffectiveRating]:
+    """Track id -> effective rating with its source and deciding event id."""
+    return derive_effective_events(load_events(session=session))
 
 
 def liked_track_ids(*, session: Session) -> set[str]:

@@ -47,7 +47,7 @@ def daemon_settings(spotify_settings: Settings, spotify_sim: SpotifySim) -> Sett
             "cv_repeats": 1,
             "retrain_after_ratings": 1,
             "playlist_size": 10,
-            "playlist_min_score": 0.0,
+            "playlist_min_probability": 0.0,
             "sync_minutes": 60.0,
         }
     )

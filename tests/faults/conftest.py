@@ -113,7 +113,7 @@ def fault_settings(base: Settings, sim: SpotifySim) -> Settings:
         min_ratings=10_000,  # the cold-start model: training is not what is tested here
         retrain_after_ratings=1,
         playlist_size=12,
-        playlist_min_score=0.0,
+        playlist_min_probability=0.0,
         max_per_work=2,
     )
 

@@ -128,7 +128,7 @@ def daemon_world(
             "BACHBOT_TRAIN_JOBS": "1",
             "BACHBOT_RETRAIN_AFTER_RATINGS": "1",
             "BACHBOT_PLAYLIST_SIZE": "12",
-            "BACHBOT_PLAYLIST_MIN_SCORE": "0",
+            "BACHBOT_PLAYLIST_MIN_PROBABILITY": "0",
             "BACHBOT_LOG_LEVEL": "INFO",
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         }

@@ -31,10 +31,11 @@ def test_evaluate_dataset_json_has_chosen_and_all_candidates(cli: Cli) -> None:
     assert code == 0, err
     report = json.loads(out)
     assert report["n_samples"] == 100 and report["n_features"] == 35
-    assert report["chosen"]["name"] == "mlp"
-    assert {"r2", "mse", "mae", "spearman"} <= set(report["chosen"]["metrics"])
+    assert report["chosen"]["name"] == "mlp" and report["chosen"]["roc_auc"] is not None
+    assert {"roc_auc", "precision_at_k", "ndcg_at_k", "brier"} <= set(report["chosen"]["metrics"])
     names = {c["name"] for c in report["candidates"]}
-    assert {"mlp", "mlp[lda]", "mlp[pca]", "mlp[none]", "mean", "ridge", "knn", "hgb"} <= names
+    assert {"mlp", "mlp[lda]", "mlp[none]", "prior", "logreg", "knn", "hgb", "rf"} <= names
+    assert report["study"]["nested"]["r2"]["mean"] is not None  # 1-10 ratings: the study's R2
     assert report["ignored_columns"] == ["track"]
     assert "ignored non-numeric column(s): track" in err
 
@@ -64,9 +65,9 @@ def test_evaluate_dataset_with_named_features_and_a_binary_target_reports_roc_au
     )
     assert code == 0, err
     report = json.loads(out)
-    assert report["binary_target"] is True
     assert report["features"] == ["valence", "mode", "acousticness", "energy", "tempo"]
-    assert report["chosen"]["metrics"]["roc_auc"] is not None
+    assert report["chosen"]["roc_auc"] is not None
+    assert report["study"] is None  # a 0/1 target has no ratings to regress on
 
 
 @pytest.mark.parametrize(
@@ -75,6 +76,8 @@ def test_evaluate_dataset_with_named_features_and_a_binary_target_reports_roc_au
         (["--target", "stars"], "has no column 'stars'"),
         (["--target", "rating", "--features", "valence,track"], "not numeric"),
         ([], "--dataset needs --target"),
+        (["--target", "popularity"], "neither 0/1 nor a 1-10 rating"),
+        (["--target", "rating", "--positive-at", "11"], "falls on one side"),
     ],
 )
 def test_evaluate_dataset_mistakes_get_one_clear_line(
@@ -93,6 +96,7 @@ def test_train_score_and_report_from_the_command_line(
     code, out, err = cli("train", "--fast", env=QUICK_ENV)
     assert code == 0, err
     assert "promoted: no model in use yet" in out and "training on 30 ratings" in err
+    assert "ROC AUC" in out
     code, out, err = cli("score", env=QUICK_ENV)
     assert code == 0, err
     assert "scored 20 tracks with mlp model" in out
@@ -110,4 +114,72 @@ def test_report_with_too_few_ratings_says_so(
     code, out, _ = cli("report", env=QUICK_ENV)
     assert code == 0
     page = (settings.data_dir / "report.html").read_text()
-    assert "only 3 rated Bach tracks" in page and "only 3 rated Bach tracks" in out
+    assert "3 ratings, fewer than the 15 needed" in page and "fewer than the 15 needed" in out
+
+
+def _write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def _table(rows: int, *, sep: str = ",", serial: bool = False) -> str:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    header = (["id"] if serial else []) + ["a", "b", "liked"]
+    lines = [sep.join(header)]
+    values = sorted(
+        ((float(rng.normal()), float(rng.normal())) for _ in range(rows)),
+        key=lambda ab: ab[0] + ab[1],
+    )
+    for i, (a, b) in enumerate(values):
+        liked = int(a + b + rng.normal(scale=0.8) > 0)
+        lines.append(sep.join(([str(i)] if serial else []) + [f"{a:.4f}", f"{b:.4f}", str(liked)]))
+    return "\n".join(lines) + "\n"
+
+
+def test_evaluate_dataset_leaves_out_an_id_column_that_follows_the_sort(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """A serial number in a table sorted by label gave a perfect ROC AUC before."""
+    path = _write(tmp_path / "sorted.csv", _table(90, serial=True))
+    code, out, err = cli(
+        "evaluate", "--dataset", str(path), "--target", "liked", "--json", "--fast", env=QUICK_ENV
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["features"] == ["a", "b"] and report["id_like_columns"] == ["id"]
+    assert "left out ID-like column(s) 'id'" in err
+
+
+def test_evaluate_dataset_reads_semicolons_and_tabs(cli: Cli, tmp_path: Path) -> None:
+    for sep, name in ((";", "semi.csv"), ("\t", "tab.tsv")):
+        path = _write(tmp_path / name, _table(60, sep=sep))
+        code, out, err = cli(
+            "evaluate", "--dataset", str(path), "--target", "liked", "--json", "--fast",
+            env=QUICK_ENV,
+        )  # fmt: skip
+        assert code == 0, err
+        assert json.loads(out)["features"] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is not a text CSV"),
+        (b"a,b,liked\n1,2,\xff\xfe\n", "is not UTF-8 text"),
+        ("a,b,liked\n1,5,1\n3,2,1\n2,6,1\n", "has a single value"),
+        ("", "is empty"),
+    ],
+)
+def test_evaluate_dataset_bad_files_give_one_line_and_exit_1(
+    cli: Cli, tmp_path: Path, content: str | bytes, message: str
+) -> None:
+    path = _write(tmp_path / "bad.csv", content)
+    code, out, err = cli("evaluate", "--dataset", str(path), "--target", "liked", env=QUICK_ENV)
+    assert code == 1
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and out == ""

@@ -7,11 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.train import train_and_register
-from models.evaluate import evaluate_fixed, refit_fixed
-from models.pipeline import ModelOptions
+from models.candidates import Config
+from models.evaluate import fit_fixed
+from models.folds import ungrouped
 from service.settings import Settings
 from service.store.models import ModelVersion
 from service.store.ratings import add_rating
+from tests.models.conftest import QUICK, taste_labels
 from tests.models.test_jobs import add_tracks
 
 
@@ -33,16 +35,14 @@ def test_promoted_model_always_covers_every_rating(session: Session, settings: S
         assert promoted.sha256
 
 
-def test_refit_of_a_fixed_configuration_scores_as_evaluated() -> None:
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 5))
-    y = np.clip(np.round(5 + 2 * X[:, 0] + rng.normal(scale=0.5, size=40)), 1, 10)
-    options = ModelOptions(seed=0, outer_splits=3, outer_repeats=1, fast=True)
-    params = {"kind": "none", "activation": "logistic", "hidden_layer_sizes": [2, 2], "alpha": 0.1}
-    model, nested = refit_fixed(
-        X, y, name="mlp", params=params, kind="mlp", options=options, columns=tuple("abcde")
-    )
-    assert nested.r2 == evaluate_fixed(X, y, name="mlp", params=params, options=options).r2
-    scores, spread = model.predict_with_uncertainty(X)
-    assert scores.shape == (40,) and np.all(np.isfinite(spread))
-    assert model.y_range == (float(y.min()), float(y.max()))
+def test_refit_of_a_fixed_configuration_gives_probabilities_and_fold_scores() -> None:
+    X, labels = taste_labels(60)
+    config = Config.of("logreg", C=1.0)
+    model, aucs = fit_fixed(
+        X, labels, config, name="auto", options=QUICK, columns=tuple("abcdef"),
+        grouping=ungrouped(60),
+    )  # fmt: skip
+    prob, spread = model.predict_with_uncertainty(X)
+    assert len(aucs) == QUICK.outer_splits and min(aucs) > 0.7
+    assert prob.shape == (60,) and np.all((prob > 0) & (prob < 1)) and np.all(spread >= 0)
+    assert model.kind == "logreg" and model.config == config.to_dict()

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from models.candidates import build, mlp_configs
 from models.pipeline import (
     Reducer,
     SkewAwareScaler,
-    build_pipeline,
+    TasteModel,
     quiet_fit,
     rating_classes,
     score,
 )
-from tests.models.conftest import taste_data
+from tests.models.conftest import QUICK, taste_labels
 
 
 @pytest.mark.parametrize(
@@ -77,33 +78,39 @@ def test_scaler_maps_skewed_columns_through_quantiles_but_not_binary_ones() -> N
             (rng.uniform(size=200) < 0.05).astype(float),
         ]
     )
-    scaler = SkewAwareScaler().fit(X)
-    assert scaler.skewed_.tolist() == [1]
+    assert SkewAwareScaler(skew_threshold=2.0).fit(X).skewed_.tolist() == [1]
+    scaler = SkewAwareScaler().fit(X)  # the MLP family's default: every non-binary column
+    assert scaler.skewed_.tolist() == [0, 1]
     out = scaler.transform(X)
     assert abs(float(np.mean(out[:, 1]))) < 0.1
+    np.testing.assert_array_equal(np.unique(out[:, 2]).size, 2)  # binary stays binary
 
 
-def test_pipeline_fits_with_missing_values_and_an_empty_column() -> None:
-    X, y = taste_data(40, 4)
+@pytest.mark.parametrize("config", mlp_configs(fast=False), ids=lambda c: c.key)
+def test_every_mlp_configuration_fits_with_missing_values_and_an_empty_column(config) -> None:  # type: ignore[no-untyped-def]
+    X, labels = taste_labels(40, 4)
     X[::3, 0] = np.nan
     X[:, 3] = np.nan
     with quiet_fit():
-        model = build_pipeline(reducer="lda").fit(X, y)
-    assert np.isfinite(model.predict(X)).all()
+        model = build(config, options=QUICK, n_train=40).fit(X, labels.loved)
+    prob = model.predict_proba(X)[:, 1]
+    assert np.isfinite(prob).all() and ((prob >= 0) & (prob <= 1)).all()
 
 
 def test_pipeline_is_reproducible_with_the_same_seed() -> None:
-    X, y = taste_data(40, 4)
+    X, labels = taste_labels(40, 4)
+    config = mlp_configs()[0]
     with quiet_fit():
-        a = build_pipeline(seed=3).fit(X, y).predict(X)
-        b = build_pipeline(seed=3).fit(X, y).predict(X)
+        a = build(config, options=QUICK, n_train=40).fit(X, labels.loved).predict_proba(X)
+        b = build(config, options=QUICK, n_train=40).fit(X, labels.loved).predict_proba(X)
     np.testing.assert_array_equal(a, b)
 
 
 def test_score_refuses_a_matrix_with_other_columns() -> None:
-    from models.coldstart import fit_coldstart
+    from models.coldstart import ColdStartClassifier
 
-    model = fit_coldstart(np.ones((3, 2)), np.array([1.0, 5.0, 9.0]), columns=("a", "b"))
+    final = ColdStartClassifier().fit(np.ones((3, 2)), np.array([0, 1, 1]))
+    model = TasteModel("coldstart", "coldstart", {}, final, ("a", "b"))
     with pytest.raises(ValueError, match="expects 2 columns"):
         score(model, np.ones((4, 3)))
 

@@ -64,7 +64,7 @@ def scored_factory(
             state.add_artist("Johann Sebastian Bach", id=J_S_BACH_ARTIST_ID)
         album = state.add_album("Keyboard works", artist_ids=[J_S_BACH_ARTIST_ID])
         settings = spotify_settings.model_copy(
-            update={"playlist_size": size, "playlist_min_score": 0.0, "max_per_work": 2}
+            update={"playlist_size": size, "playlist_min_probability": 0.0, "max_per_work": 2}
         )
         scored = Scored(spotify_sim, sessions, settings, gateway)
         with sessions() as session:

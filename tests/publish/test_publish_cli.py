@@ -15,7 +15,7 @@ def _env(sim: SpotifySim) -> dict[str, str]:
         "BACHBOT_SPOTIFY_ACCOUNTS_BASE": sim.accounts_base,
         "BACHBOT_SPOTIFY_CLIENT_ID": sim.accounts.client_id,
         "BACHBOT_SPOTIFY_CLIENT_SECRET": sim.accounts.client_secret,
-        "BACHBOT_PLAYLIST_MIN_SCORE": "0",
+        "BACHBOT_PLAYLIST_MIN_PROBABILITY": "0",
         "BACHBOT_PLAYLIST_SIZE": "5",
     }
 
