@@ -39,8 +39,8 @@ _LABELS = {
 }
 
 _BASELINES = {
-    "roc_auc": (0.5, "a coin toss scores 0.5, a perfect ranking 1"),
-    "r2": (0.0, "always guessing your average rating scores 0, a perfect model 1"),
+    "roc_auc": (0.5, "a coin toss scores 0.50 and a perfect ranking 1.00"),
+    "r2": (0.0, "always guessing your average rating scores 0.00 and a perfect model 1.00"),
 }
 """Metric -> (score of a model that knows nothing, a listener's reading of the scale)."""
 

@@ -192,10 +192,7 @@ def _model(model: ModelView | None, snapshot: StatusSnapshot) -> str:
         if hint:
             legend += f" For scale: {hint}."
         if other := model.history_other_metric:
-            legend += (
-                f" {plural(other, 'older model')} scored another way "
-                f"{'is' if other == 1 else 'are'} not shown."
-            )
+            legend += f" Not shown: {plural(other, 'older model')} scored another way."
         parts.append(f'<p class="caption">{escape(legend)}</p>')
     return "".join(parts) + "</section>"
 

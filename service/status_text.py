@@ -83,7 +83,7 @@ def model_sentence(model: ModelView | None, snapshot: StatusSnapshot) -> str:
 
 
 def model_hint(model: ModelView | None) -> str | None:
-    """How to read the model's score, e.g. "a coin toss scores 0.5, a perfect ranking 1"."""
+    """How to read the model's score, e.g. "a coin toss scores 0.50 and a perfect ranking 1.00"."""
     if model is None or model.quality is None or model.coldstart:
         return None
     return metric_hint(model.quality.metric)

@@ -115,7 +115,7 @@ def test_model_line_and_plot_use_the_metric_the_model_was_scored_by(
     assert "The model in use scores ROC AUC 0.84 (nested CV), learned from 40 ratings" in text
     assert "a coin toss scores 0.5" in text
     assert page.count("<circle") == 3  # v2, v3 and v4; v1 was scored by R2
-    assert "1 older model scored another way is not shown" in text
+    assert "Not shown: 1 older model scored another way." in text
     for word in ("mse", "mae", "r2", "r²"):
         assert not re.search(rf"\b{word}\b", text.lower()), word
 
