@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import html
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -25,11 +24,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from service.model_readout import model_quality
 from service.settings import Settings
 from service.status import collect_status
+from service.status_page import render_page
 from service.store.jobruns import last_success
 from service.store.model_versions import promoted_model
-from service.store.models import JobRun, ModelVersion, Prediction, Publication, Rating, Track
+from service.store.models import JobRun, Rating, Track
 
 CallbackHandler = Callable[[str], str]
 """Takes the full callback URL, completes OAuth, returns a message for the user."""
@@ -71,8 +72,17 @@ class _DatabaseCollector(Collector):
         yield duration
         yield GaugeMetricFamily("bachbot_tracks", "Known tracks", value=tracks)
         yield GaugeMetricFamily("bachbot_rating_events", "Rating events recorded", value=ratings)
+        quality = None if model is None else model_quality(model.metrics)
+        if quality is not None:
+            score = GaugeMetricFamily(
+                "bachbot_model_score",
+                "Nested-CV score of the model in use, labelled with its metric (e.g. roc_auc)",
+                labels=["metric"],
+            )
+            score.add_metric([quality.metric], quality.value)
+            yield score
         r2 = (model.metrics or {}).get("r2") if model else None
-        if isinstance(r2, int | float):
+        if isinstance(r2, int | float):  # kept for existing dashboards; see bachbot_model_score
             yield GaugeMetricFamily("bachbot_model_r2", "Nested-CV R2 of the model in use", r2)
         calls = CounterMetricFamily(
             "bachbot_spotify_calls", "Spotify calls by endpoint", labels=["endpoint"]
@@ -113,124 +123,6 @@ def _unauthorized() -> Response:
     )
 
 
-def playlist_rows(*, engine: Engine) -> list[dict[str, Any]]:
-    """The published list, each track with its score and uncertainty."""
-    with Session(engine) as session:
-        publication = session.scalars(select(Publication).order_by(Publication.id.desc())).first()
-        if publication is None or not publication.track_ids:
-            return []
-        model = session.scalars(
-            select(ModelVersion).where(ModelVersion.version == publication.model_version)
-        ).first()
-        tracks = {
-            t.id: t
-            for t in session.scalars(select(Track).where(Track.id.in_(publication.track_ids)))
-        }
-        scores: dict[str, Prediction] = {}
-        if model is not None:
-            scores = {
-                p.track_id: p
-                for p in session.scalars(
-                    select(Prediction).where(
-                        Prediction.model_version_id == model.id,
-                        Prediction.track_id.in_(publication.track_ids),
-                    )
-                )
-            }
-    rows = []
-    for position, track_id in enumerate(publication.track_ids, start=1):
-        track = tracks.get(track_id)
-        prediction = scores.get(track_id)
-        rows.append(
-            {
-                "position": position,
-                "track_id": track_id,
-                "name": track.name if track else track_id,
-                "artists": ", ".join(a.get("name", "") for a in (track.artists if track else [])),
-                "score": None if prediction is None else round(prediction.score, 2),
-                "uncertainty": None
-                if prediction is None or prediction.uncertainty is None
-                else round(prediction.uncertainty, 2),
-            }
-        )
-    return rows
-
-
-def render_page(snapshot: dict[str, Any], rows: list[dict[str, Any]]) -> str:
-    """The status page: plain HTML a person reads, no scripts, nothing secret."""
-    e = html.escape
-    auth = snapshot["auth"]
-    auth_line = "connected" if auth["state"] == "ok" else f"{auth['state']}: run bachbot auth"
-    model = snapshot["model"]
-    if model is None:
-        model_html = "<p>No model promoted yet.</p>"
-    else:
-        metrics = model.get("metrics") or {}
-        cells = "".join(
-            f"<tr><th>{e(str(k))}</th><td>{e(_fmt(v))}</td></tr>"
-            for k, v in metrics.items()
-            if isinstance(v, int | float | str)
-        )
-        model_html = (
-            f"<p>{e(model['version'])} ({e(model['kind'])}, {model['n_ratings']} ratings, "
-            f"promoted {e(str(model['promoted_at']))})</p><table>{cells}</table>"
-        )
-    runs = "".join(
-        f"<tr><td>{e(r['job'])}</td><td class='{e(r['status'])}'>{e(r['status'])}</td>"
-        f"<td>{e(str(r['started_at']))}</td>"
-        f"<td>{e(', '.join(f'{k}={v}' for k, v in (r['counts'] or {}).items()))}</td>"
-        f"<td>{e(r['error'] or '')}</td></tr>"
-        for r in snapshot["last_runs"]
-    )
-    counts = "".join(f"<tr><th>{e(k)}</th><td>{v}</td></tr>" for k, v in snapshot["counts"].items())
-    playlist = "".join(
-        f"<tr><td>{r['position']}</td><td>{e(r['name'])}</td><td>{e(r['artists'])}</td>"
-        f"<td>{_fmt(r['score'])}</td><td>{_fmt(r['uncertainty'])}</td></tr>"
-        for r in rows
-    )
-    unreadable = "".join(
-        f"<li><b>{e(p['name'])}</b> (owner {e(str(p['owner']))}): {e(str(p['reason']))}</li>"
-        for p in snapshot["unreadable_playlists"]
-    )
-    notes = "".join(f"<li>{e(n)}</li>" for n in snapshot["notes"])
-    providers = "".join(f"<li>{e(k)}: {e(str(v))}</li>" for k, v in snapshot["providers"].items())
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>bachbot status</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; max-width: 70em; color: #222; }}
-table {{ border-collapse: collapse; margin-bottom: 1em; }}
-td, th {{ border: 1px solid #ccc; padding: .25em .6em; text-align: left; }}
-.failed {{ color: #b00; font-weight: bold; }} .ok {{ color: #070; }} .skipped {{ color: #a60; }}
-</style></head><body>
-<h1>bachbot</h1>
-<p>Spotify: <b id="auth">{e(auth_line)}</b> &middot; database {e(snapshot["database_url"])}</p>
-{"<ul class='notes'>" + notes + "</ul>" if notes else ""}
-<h2>Predicted favourites</h2>
-{
-        "<table id='playlist'><tr><th>#</th><th>Track</th><th>Artists</th><th>Score</th>"
-        "<th>&plusmn;</th></tr>" + playlist + "</table>"
-        if rows
-        else "<p>Nothing published yet.</p>"
-    }
-<h2>Model</h2>{model_html}
-<h2>Last runs</h2>
-<table id="runs"><tr><th>Job</th><th>Status</th><th>Started</th><th>Counts</th><th>Error</th></tr>
-{runs}</table>
-<h2>Counts</h2><table id="counts">{counts}</table>
-{"<h2>Feature providers</h2><ul>" + providers + "</ul>" if providers else ""}
-<h2>Playlists bachbot cannot read</h2>
-{"<ul id='unreadable'>" + unreadable + "</ul>" if unreadable else "<p>None.</p>"}
-</body></html>"""
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
-
-
 def build_app(
     *,
     settings: Settings,
@@ -269,7 +161,7 @@ def build_app(
         if not _authorized(request, settings):
             return _unauthorized()
         snapshot = collect_status(engine=engine, settings=settings)
-        return HTMLResponse(render_page(snapshot, playlist_rows(engine=engine)))
+        return HTMLResponse(render_page(snapshot))
 
     def callback(request: Request) -> Response:
         if on_callback is None:

@@ -1,150 +1,324 @@
-"""What bachbot is doing, as one JSON-safe snapshot for ``bachbot status`` and the status page.
+"""What bachbot is doing, as one typed snapshot for the status page and ``bachbot status``.
 
 Reads the database only; never calls Spotify, so it answers even when Spotify
-or the token does not.  Nothing secret goes in: the database URL is shown
-with its password hidden, the token only as "present" and its expiry.
+or the token does not.  Nothing secret goes in: the database URL has its
+password hidden, the token is only "present" with the time it was refreshed.
+How the snapshot reads is up to :mod:`service.status_page` (HTML) and
+:mod:`service.status_text` (the CLI's sentences and its JSON).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from jobs.features import provider_status
+from jobs.publish import PLAYLIST_KEY, RECREATED_NOTE
+from service.job_sentences import RunRecord
+from service.jobrunner import spotify_paused
+from service.model_readout import (
+    ModelQuality,
+    format_score,
+    format_spread,
+    is_coldstart,
+    model_quality,
+)
 from service.settings import Settings
+from service.store.auth_health import TokenHealth, token_health
 from service.store.db import hide_password
+from service.store.history import (
+    last_publications,
+    library_size,
+    model_by_version,
+    model_history,
+    predictions_of,
+    recent_runs,
+    tracks_by_id,
+)
 from service.store.jobruns import last_runs
 from service.store.model_versions import promoted_model
-from service.store.models import ALL_TABLES, AppState, ModelVersion, OAuthToken, Playlist
+from service.store.models import ALL_TABLES, JobRun, ModelVersion, Track, utcnow
+from service.store.playlists import unreadable_playlists
+from service.store.ratings import effective_ratings
+from service.store.state import get_state
+
+EARLIER_RUNS = 25
+"""Runs listed under "earlier" besides the latest of each job."""
+MODEL_HISTORY = 60
+"""Model versions in the plot at most (a few weeks of daily retraining)."""
+
+LoginState = Literal["ok", "missing", "revoked"]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat(timespec="seconds")
+@dataclass(frozen=True)
+class TrackRef:
+    track_id: str
+    name: str
+    artists: str
 
 
-def collect_status(*, engine: Engine, settings: Settings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PlaylistRow:
+    position: int
+    track: TrackRef
+    score: float | None
+    score_text: str
+    """The score on the listener's scale (see :func:`service.model_readout.format_score`)."""
+    spread_text: str | None
+    why: tuple[str, ...]
+    """Why the track is in the playlist.  Empty until bachbot can explain its picks."""
+    is_new: bool
+    """Added since the previous publish."""
+
+
+@dataclass(frozen=True)
+class PlaylistView:
+    name: str
+    published_at: datetime
+    rows: tuple[PlaylistRow, ...]
+    previous_at: datetime | None
+    """When the list before this one was published (None: this is the first)."""
+    added: tuple[TrackRef, ...]
+    removed: tuple[TrackRef, ...]
+
+
+@dataclass(frozen=True)
+class ModelPointView:
+    created_at: datetime
+    quality: ModelQuality
+    ever_used: bool
+    current: bool
+
+
+@dataclass(frozen=True)
+class ModelView:
+    version: str
+    kind: str
+    n_ratings: int
+    promoted_at: datetime | None
+    quality: ModelQuality | None
+    history: tuple[ModelPointView, ...]
+    """Earlier and current versions scored on the same metric as the one in use."""
+    history_other_metric: int
+    """Versions left out of the history because they were scored on another metric."""
+    raw_metrics: dict[str, object]
+    """For ``--json`` only; the page never shows raw metrics."""
+
+    @property
+    def coldstart(self) -> bool:
+        return is_coldstart(self.kind)
+
+
+@dataclass(frozen=True)
+class LoginView:
+    state: LoginState
+    refreshed_at: datetime | None
+    expires_at: datetime | None
+    revoked_reason: str | None
+    paused_reason: str | None
+    """Why Spotify work waits right now (e.g. Spotify's rate limit), besides a revoked login."""
+
+
+@dataclass(frozen=True)
+class UnreadablePlaylist:
+    name: str
+    owner: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    now: datetime
+    database_url: str
+    data_dir: str
+    playlist_name: str
+    min_ratings: int
+    login: LoginView
+    playlist: PlaylistView | None
+    model: ModelView | None
+    latest_runs: tuple[RunRecord, ...]
+    """The latest run of each job, newest first."""
+    earlier_runs: tuple[RunRecord, ...]
+    tracks_known: int
+    bach_tracks: int
+    ratings: int
+    providers: dict[str, str]
+    notes: tuple[str, ...]
+    unreadable: tuple[UnreadablePlaylist, ...]
+    table_counts: dict[str, int]
+    """Raw row counts per table: for ``--json`` and nothing a person reads."""
+    bot_playlist_id: str | None
+
+
+def collect_status(
+    *, engine: Engine, settings: Settings, now: datetime | None = None
+) -> StatusSnapshot:
+    now = now or utcnow()
     with Session(engine) as session:
-        counts = {
-            table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
-            for table in ALL_TABLES
-        }
-        runs = [
-            {
-                "job": run.job,
-                "status": run.status,
-                "started_at": _iso(run.started_at),
-                "finished_at": _iso(run.finished_at),
-                "counts": run.counts,
-                "error": run.error,
-            }
-            for run in last_runs(session=session)
-        ]
-        token = session.get(OAuthToken, "default")
-        expires_at = None if token is None else token.token_info.get("expires_at")
-        state = {row.key: row.value for row in session.scalars(select(AppState))}
+        latest = last_runs(session=session)
+        shown = {run.id for run in latest}
+        earlier = [
+            run
+            for run in recent_runs(session=session, limit=EARLIER_RUNS + len(latest))
+            if run.id not in shown
+        ][:EARLIER_RUNS]
+        health = token_health(session=session)
+        paused = spotify_paused(session=session, now=now)  # revoked, or Spotify's rate limit
+        size = library_size(session=session)
         model = promoted_model(session=session)
-        unreadable = [
-            {
-                "id": p.id,
-                "name": p.name,
-                "owner": p.owner_name or p.owner_id,
-                "reason": p.unreadable_reason,
-            }
-            for p in session.scalars(
-                select(Playlist).where(Playlist.readable.is_(False)).order_by(Playlist.name)
-            )
-        ]
-    auth_state = "revoked" if state.get("auth.revoked") else ("ok" if token else "missing")
-    return {
-        "database_url": hide_password(settings.resolved_database_url),
-        "data_dir": str(settings.data_dir),
-        "counts": counts,
-        "last_runs": runs,
-        "auth": {
-            "state": auth_state,
-            "token_expires_at": (
-                datetime.fromtimestamp(int(expires_at), UTC).isoformat()
-                if isinstance(expires_at, int | float)
-                else None
+        recreated = get_state(session=session, key=RECREATED_NOTE)
+        snapshot = StatusSnapshot(
+            now=now,
+            database_url=hide_password(settings.resolved_database_url),
+            data_dir=str(settings.data_dir),
+            playlist_name=settings.playlist_name,
+            min_ratings=settings.min_ratings,
+            login=_login(health, paused),
+            playlist=_playlist(session=session, name=settings.playlist_name),
+            model=None if model is None else _model(session=session, model=model),
+            latest_runs=tuple(_run(run) for run in latest),
+            earlier_runs=tuple(_run(run) for run in earlier),
+            tracks_known=size.tracks,
+            bach_tracks=size.bach_tracks,
+            ratings=len(effective_ratings(session=session)),
+            providers=provider_status(session=session, settings=settings),
+            notes=(str(recreated),) if recreated else (),
+            unreadable=tuple(
+                UnreadablePlaylist(
+                    name=p.name,
+                    owner=p.owner_name or p.owner_id or "someone else",
+                    reason=p.unreadable_reason or "Spotify does not let bachbot read it",
+                )
+                for p in unreadable_playlists(session=session)
             ),
-            "next_step": None if auth_state == "ok" else "run `bachbot auth`",
-        },
-        "model": None
+            table_counts={
+                table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
+                for table in ALL_TABLES
+            },
+            bot_playlist_id=_bot_playlist_id(session=session),
+        )
+    return snapshot
+
+
+def _login(health: TokenHealth, paused: str | None) -> LoginView:
+    state: LoginState = (
+        "revoked" if health.revoked_reason else ("ok" if health.present else "missing")
+    )
+    return LoginView(
+        state=state,
+        refreshed_at=health.refreshed_at,
+        expires_at=health.expires_at,
+        revoked_reason=health.revoked_reason,
+        paused_reason=None if health.revoked_reason else paused,
+    )
+
+
+def _bot_playlist_id(*, session: Session) -> str | None:
+    value = get_state(session=session, key=PLAYLIST_KEY)
+    return value if isinstance(value, str) else None
+
+
+def _run(row: JobRun) -> RunRecord:
+    return RunRecord(
+        job=row.job,
+        status=row.status,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        counts=dict(row.counts or {}),
+        error=row.error,
+    )
+
+
+def _ref(track_id: str, tracks: dict[str, Track]) -> TrackRef:
+    track = tracks.get(track_id)
+    if track is None:
+        return TrackRef(track_id, track_id, "")
+    artists = ", ".join(str(a.get("name", "")) for a in track.artists if isinstance(a, dict))
+    return TrackRef(track_id, track.name, artists)
+
+
+def _playlist(*, session: Session, name: str) -> PlaylistView | None:
+    latest, previous = last_publications(session=session)
+    if latest is None:
+        return None
+    now_ids = [str(t) for t in latest.track_ids]
+    before_ids = [] if previous is None else [str(t) for t in previous.track_ids]
+    added = [t for t in now_ids if previous is not None and t not in set(before_ids)]
+    removed = [t for t in before_ids if t not in set(now_ids)]
+    tracks = tracks_by_id(session=session, track_ids={*now_ids, *removed})
+    model = (
+        None
+        if latest.model_version is None
+        else model_by_version(session=session, version=latest.model_version)
+    )
+    scores = (
+        {}
         if model is None
-        else {
-            "version": model.version,
-            "kind": model.kind,
-            "n_ratings": model.n_ratings,
-            "metrics": model.metrics,
-            "params": model.params,
-            "promoted_at": _iso(model.promoted_at),
-        },
-        "bot_playlist_id": state.get("publish.playlist_id"),
-        "providers": {
-            key.removeprefix("provider."): _provider_text(value)
-            for key, value in state.items()
-            if key.startswith("provider.")
-        },
-        "notes": [str(v) for k, v in sorted(state.items()) if k.startswith("note.")]
-        + _model_notes(model, settings),
-        "unreadable_playlists": unreadable,
-    }
+        else predictions_of(session=session, model_version_id=model.id, track_ids=now_ids)
+    )
+    coldstart = model is not None and is_coldstart(model.kind)
+    rows = []
+    for position, track_id in enumerate(now_ids, start=1):
+        prediction = scores.get(track_id)
+        score = None if prediction is None else prediction.score
+        if coldstart:
+            text, spread = "close to your likes", None
+        elif score is None:
+            text, spread = "no score", None
+        else:
+            text = format_score(score)
+            spread = format_spread(score, None if prediction is None else prediction.uncertainty)
+        rows.append(
+            PlaylistRow(
+                position=position,
+                track=_ref(track_id, tracks),
+                score=score,
+                score_text=text,
+                spread_text=spread,
+                why=(),
+                is_new=track_id in added,
+            )
+        )
+    return PlaylistView(
+        name=name,
+        published_at=latest.created_at,
+        rows=tuple(rows),
+        previous_at=None if previous is None else previous.created_at,
+        added=tuple(_ref(t, tracks) for t in added),
+        removed=tuple(_ref(t, tracks) for t in removed),
+    )
 
 
-def _provider_text(value: Any) -> str:
-    if isinstance(value, dict):
-        reason = value.get("reason") or value
-        since = value.get("since")
-        return f"{reason}" + (f" (since {since})" if since else "")
-    return str(value)
-
-
-def _model_notes(model: ModelVersion | None, settings: Settings) -> list[str]:
-    if model is not None and model.kind == "coldstart":
-        return [
-            f"fewer than {settings.min_ratings} ratings so far: bachbot ranks new recordings by "
-            "their similarity to your top-rated tracks until it has enough to train its model "
-            "(like or rate more tracks to get there sooner)"
-        ]
-    return []
-
-
-def render_status_text(snapshot: dict[str, Any]) -> str:
-    """The human-readable form of :func:`collect_status`."""
-    lines = [
-        f"database: {snapshot['database_url']}",
-        f"data dir: {snapshot['data_dir']}",
-        f"spotify auth: {snapshot['auth']['state']}"
-        + (f" ({snapshot['auth']['next_step']})" if snapshot["auth"]["next_step"] else ""),
-        "",
-        "counts:",
-    ]
-    width = max(len(name) for name in snapshot["counts"])
-    lines += [f"  {name:<{width}}  {count}" for name, count in snapshot["counts"].items()]
-    lines += ["", "last job runs:"]
-    if not snapshot["last_runs"]:
-        lines.append("  (none yet)")
-    for run in snapshot["last_runs"]:
-        extra = f" error: {run['error']}" if run["error"] else ""
-        counts = ", ".join(f"{k}={v}" for k, v in run["counts"].items())
-        lines.append(f"  {run['job']:<10} {run['status']:<8} {run['started_at']}  {counts}{extra}")
-    model = snapshot["model"]
-    lines += ["", "model: " + ("none promoted yet" if model is None else _model_line(model))]
-    for name, value in snapshot["providers"].items():
-        lines.append(f"feature provider {name}: {value}")
-    for note in snapshot["notes"]:
-        lines.append(f"note: {note}")
-    if snapshot["unreadable_playlists"]:
-        lines += ["", "playlists bachbot cannot read:"]
-        for p in snapshot["unreadable_playlists"]:
-            lines.append(f"  {p['name']} (owner {p['owner']}): {p['reason']}")
-    return "\n".join(lines)
-
-
-def _model_line(model: dict[str, Any]) -> str:
-    metrics = model.get("metrics") or {}
-    r2 = metrics.get("r2")
-    score = f", nested CV R2 {r2:.3f}" if isinstance(r2, int | float) else ""
-    return f"{model['version']} ({model['kind']}, {model['n_ratings']} ratings{score})"
+def _model(*, session: Session, model: ModelVersion) -> ModelView:
+    quality = model_quality(model.metrics)
+    history: list[ModelPointView] = []
+    other = 0
+    for version in model_history(session=session, limit=MODEL_HISTORY):
+        point = model_quality(version.metrics)
+        if point is None:
+            continue
+        if quality is not None and point.metric != quality.metric:
+            other += 1
+            continue
+        history.append(
+            ModelPointView(
+                created_at=version.created_at,
+                quality=point,
+                ever_used=version.promoted_at is not None,
+                current=version.id == model.id,
+            )
+        )
+    return ModelView(
+        version=model.version,
+        kind=model.kind,
+        n_ratings=model.n_ratings,
+        promoted_at=model.promoted_at,
+        quality=quality,
+        history=tuple(history) if quality is not None else (),
+        history_other_metric=other,
+        raw_metrics=dict(model.metrics or {}),
+    )

@@ -7,7 +7,8 @@ import json
 import typer
 
 from service.cli import settings_of
-from service.status import collect_status, render_status_text
+from service.status import collect_status
+from service.status_text import render_status_text, status_json
 from service.store.db import hide_password, open_database, upgrade
 
 
@@ -29,11 +30,11 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help="One JSON object, for scripts."),
     ) -> None:
-        """Counts, last job runs, model, playlists bachbot cannot read and why."""
+        """The playlist, the Spotify login, the model and the latest runs, in sentences."""
         settings = settings_of(ctx)
         engine = open_database(settings)
         snapshot = collect_status(engine=engine, settings=settings)
         if as_json:
-            typer.echo(json.dumps(snapshot, indent=2, default=str))
+            typer.echo(json.dumps(status_json(snapshot), indent=2, default=str))
         else:
             typer.echo(render_status_text(snapshot))

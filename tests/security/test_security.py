@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.cycle import Cycle
 from service.daemon import Daemon
-from service.http import render_page
 from service.login import begin_pending, complete_pending
 from service.settings import Settings
 from service.spotify.auth import SCOPE, SCOPES, AuthFailed, AuthFlow
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SpotifySim
-from service.status import collect_status, render_status_text
+from service.status import collect_status
+from service.status_page import render_page
+from service.status_text import render_status_text
 from service.store.db import make_engine
 from service.store.models import JobRun, OAuthToken
 from service.store.state import get_state, set_state
@@ -206,7 +207,7 @@ def test_tokens_and_secrets_never_reach_logs_reprs_status_metrics_or_errors(
     )
     snapshot = collect_status(engine=engine, settings=with_password)
     shown["status text"] = render_status_text(snapshot)
-    shown["status page (rendered)"] = render_page(snapshot, [])
+    shown["status page (rendered)"] = render_page(snapshot)
     code, out, err = cli("status")
     assert code == 0
     shown["bachbot status"] = out + err

@@ -1,0 +1,49 @@
+"""The Spotify login's health as the status page shows it: token present, revoked, refreshed.
+
+Read-only: the token itself is a secret and never leaves this module, only
+whether it exists and when it was last stored (at login or at a refresh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from service.store.models import OAuthToken
+from service.store.state import get_state
+
+REVOKED_KEY = "auth.revoked"
+"""Set (to Spotify's refusal, as text) when Spotify refuses the token; cleared by a login.
+
+``service.jobrunner`` and ``service.login`` still spell this key out themselves;
+they should import it from here.
+"""
+
+
+@dataclass(frozen=True)
+class TokenHealth:
+    present: bool
+    revoked_reason: str | None
+    """Why Spotify work is paused until ``bachbot auth`` (None: not revoked)."""
+    refreshed_at: datetime | None
+    """When the token was last stored: at the login or at the latest refresh."""
+    expires_at: datetime | None
+    """When the current access token runs out (bachbot refreshes it by itself)."""
+
+
+def token_health(*, session: Session, name: str = "default") -> TokenHealth:
+    row = session.get(OAuthToken, name)
+    revoked = get_state(session=session, key=REVOKED_KEY)
+    expires = None if row is None else row.token_info.get("expires_at")
+    return TokenHealth(
+        present=row is not None,
+        revoked_reason=str(revoked) if revoked else None,
+        refreshed_at=None if row is None else row.updated_at,
+        expires_at=(
+            datetime.fromtimestamp(int(expires), UTC)
+            if isinstance(expires, int | float) and not isinstance(expires, bool)
+            else None
+        ),
+    )
