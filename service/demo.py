@@ -358,9 +358,11 @@ def _playlist_listing(
 
 
 def _is_demo_run(path: Path) -> bool:
-    return path.is_dir() and re.fullmatch(r"run-\d+", path.name) is not None and (
-        path / MARKER
-    ).exists()
+    return (
+        path.is_dir()
+        and re.fullmatch(r"run-\d+", path.name) is not None
+        and (path / MARKER).exists()
+    )
 
 
 DEMO_FILES = ("bachbot.db", "bachbot.db-wal", "bachbot.db-shm", "report.html", MARKER)

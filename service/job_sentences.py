@@ -117,9 +117,16 @@ def _train(c: Counts) -> str:
         return f"{ratings} so far; {COLDSTART_TEXT}"
     if status == "skipped":
         return "no ratings yet, nothing to learn from"
+    score = c.get("new_score")
+    auc = f"ROC AUC {score:.2f}, " if isinstance(score, int | float) else ""
+    outcome = _text(c, "outcome")
     if _yes(c, "promoted"):
-        return f"model promoted (learned from {ratings})"
-    return f"new model was not better than the one in use, which stays (tried on {ratings})"
+        if outcome == "better":
+            return f"a better model is in use ({auc}learned from {ratings})"
+        if outcome == "tie":
+            return f"model renewed, as good as the last ({auc}learned from {ratings})"
+        return f"model in use ({auc}learned from {ratings})"
+    return f"the model in use scored better and stays, refit on all {ratings}"
 
 
 def _score(c: Counts) -> str:

@@ -121,7 +121,8 @@ def seed_listener(session: Session, now: datetime) -> Seeded:
         _run("sync", cycle, SyncReport(new_tracks=3, new_likes=1, spotify_calls=4)),
         _run("features", cycle + timedelta(seconds=3), None),
         _run("train", cycle + timedelta(seconds=5),
-             TrainReport(status="trained", n_ratings=40, promoted=True, decision="x")),
+             TrainReport(status="trained", n_ratings=40, promoted=True, decision="x",
+                         outcome="better", new_score=0.84)),
         _run("score", cycle + timedelta(seconds=9), ScoreReport(status="scored", scored=1234)),
         _run("publish", cycle + timedelta(seconds=12),
              error="Spotify answered 503 on PUT /playlists/{id}/items after 3 retries\n"

@@ -96,7 +96,7 @@ def test_each_job_reads_as_a_sentence_with_when_and_why_it_failed(
     for said in (
         "sync: 3 new tracks, 1 new like",
         "features: no new tracks to describe",
-        "train: model promoted (learned from 40 ratings)",
+        "train: a better model is in use (ROC AUC 0.84, learned from 40 ratings)",
         "score: 1,234 tracks scored",
         "publish: failed - Spotify answered 503 on PUT /playlists/{id}/items after 3 retries",
         "publish: playlist unchanged",  # the run before, under "Earlier runs"
