@@ -138,3 +138,21 @@ def test_interrupted_write_is_not_read_as_user_removals(scored_factory: Factory)
     with scored.sessions() as session:
         assert session.scalars(select(Rating)).all() == []
         assert get_state(session=session, key=PENDING_KEY) is None
+
+
+def test_without_a_model_in_use_the_playlist_is_left_as_it_is(scored_factory: Factory) -> None:
+    """After the upgrade to probability scores no model is in use until the next
+    retrain; publishing must not empty the listener's playlist meanwhile."""
+    from service.store.models import ModelVersion
+
+    scored = scored_factory(30, size=10)
+    first = scored.publish()
+    with scored.sessions() as session:
+        for version in session.scalars(select(ModelVersion)):
+            version.promoted = False
+        session.commit()
+    scored.sim.reset_calls()
+    report = scored.publish()
+    assert report.model_version is None and not report.rewritten
+    assert scored.sim.state.playlist_track_ids(first.playlist_id) == scored.track_ids[:10]
+    assert _writes(scored) == 0
