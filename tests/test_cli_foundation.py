@@ -91,6 +91,6 @@ def test_rate_reports_bad_input_before_needing_spotify(
     cli: Cli, ref: str, value: str, problem: str
 ) -> None:
     code, _out, err = cli("rate", ref, value, env={"BACHBOT_SPOTIFY_CLIENT_ID": ""})
-    assert code == 1
+    assert code == 2  # bad usage: an argument is wrong
     assert "cannot rate" in err and problem in err
     assert "client id" not in err

@@ -8,25 +8,11 @@ stdout is exactly one JSON object; notes go to stderr.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
-from jobs.report import write_report
-from jobs.score import ScoreReport, score_tracks
-from jobs.train import (
-    TrainReport,
-    evaluate_stored,
-    model_options,
-    train_and_register,
-)
-from models.datasets import read_table
-from models.evaluate import train_model
-from models.report import comparison_text
 from service.cli import settings_of
-from service.jobrunner import run_job
-from service.store.db import open_database, session_factory, transaction
 
 FAST_HELP = "Quick three-point grid (for trying things out; scores are less tuned)."
 AUGMENT_HELP = "Also run the seed's +1/4 jittered-copies experiment (training folds only)."
@@ -44,6 +30,10 @@ def register(app: typer.Typer) -> None:
         augment: bool = typer.Option(False, "--augment", help=AUGMENT_HELP),
     ) -> None:
         """Train on your ratings now; print every candidate and the promotion decision."""
+        from jobs.train import TrainReport, train_and_register
+        from service.jobrunner import run_job
+        from service.store.db import open_database, session_factory
+
         settings = settings_of(ctx)
         sessions = session_factory(open_database(settings))
         outcome = run_job(
@@ -84,6 +74,14 @@ def register(app: typer.Typer) -> None:
         augment: bool = typer.Option(False, "--augment", help=AUGMENT_HELP),
     ) -> None:
         """Nested evaluation of every candidate, without saving or promoting anything."""
+        import json
+
+        from jobs.train import evaluate_stored, model_options
+        from models.datasets import read_table
+        from models.evaluate import train_model
+        from models.report import comparison_text
+        from service.store.db import open_database, session_factory, transaction
+
         settings = settings_of(ctx)
         options = model_options(settings, fast=fast, augment=augment)
         if dataset is not None:
@@ -124,6 +122,10 @@ def register(app: typer.Typer) -> None:
     @app.command("score")
     def score(ctx: typer.Context) -> None:
         """Score every unrated known Bach track with the promoted model."""
+        from jobs.score import ScoreReport, score_tracks
+        from service.jobrunner import run_job
+        from service.store.db import open_database, session_factory
+
         settings = settings_of(ctx)
         sessions = session_factory(open_database(settings))
         outcome = run_job(
@@ -150,6 +152,9 @@ def register(app: typer.Typer) -> None:
         fast: bool = typer.Option(False, "--fast", help=FAST_HELP),
     ) -> None:
         """Write a self-contained HTML report with plots of what the model learnt."""
+        from jobs.report import write_report
+        from service.store.db import open_database, session_factory, transaction
+
         settings = settings_of(ctx)
         with transaction(session_factory(open_database(settings))) as session:
             written = write_report(session=session, settings=settings, path=output, fast=fast)
