@@ -53,17 +53,20 @@ def database_exists(settings: Settings) -> bool:
 
 
 def _prepare_sqlite_file(settings: Settings, path: Path) -> None:
-    """The folder checked (the data dir is created; a folder named in the URL must exist)
-    and the file created ``0600``."""
-    if settings.database_url:
-        if not path.parent.exists():
+    """The data dir prepared, the database's folder checked (one named in the URL outside
+    the data dir must exist: a typo should not create folders), the file created ``0600``."""
+    folder = path.parent
+    inside = folder.resolve().is_relative_to(settings.data_dir.resolve())
+    if not inside:
+        if not folder.exists():
             raise DataDirUnusable(
-                f"the folder {path.parent} of the SQLite database in {URL_SETTING} does not "
+                f"the folder {folder} of the SQLite database in {URL_SETTING} does not "
                 "exist; create it or correct the path"
             )
-        check_data_dir(path.parent, source=URL_SETTING)
-    else:
-        prepare_data_dir(settings.data_dir)
+        check_data_dir(folder, source=URL_SETTING)
+    prepare_data_dir(settings.data_dir)
+    if inside:
+        prepare_data_dir(folder, source=URL_SETTING)
     if path.exists():
         if path.is_dir():
             raise DataDirUnusable(
