@@ -77,8 +77,8 @@ def check_data_dir(path: Path, *, source: str = "BACHBOT_DATA_DIR") -> None:
         ) from None
     except PermissionError:
         raise DataDirUnusable(
-            f"cannot reach the data directory {where}: {_me()} may not open a folder on the "
-            f"way there; {elsewhere}"
+            f"cannot reach the data directory {where}: this user ({_me()}) cannot open a "
+            f"folder on the way there; {elsewhere}"
         ) from None
     if not stat.S_ISDIR(info.st_mode):
         raise DataDirUnusable(
@@ -88,8 +88,8 @@ def check_data_dir(path: Path, *, source: str = "BACHBOT_DATA_DIR") -> None:
     if not os.access(path, _USABLE):
         raise DataDirUnusable(
             f"data directory {where} belongs to {_owner(info)} (mode "
-            f"{stat.S_IMODE(info.st_mode):03o}) and {_me()} may not read and write it; run "
-            f"bachbot as its owner, chown the folder to {_me()}, or {elsewhere}"
+            f"{stat.S_IMODE(info.st_mode):03o}) and this user ({_me()}) cannot read and write "
+            f"it; run bachbot as its owner, chown the folder to {_me()}, or {elsewhere}"
         )
 
 
@@ -107,9 +107,9 @@ def _check_creatable(path: Path, *, where: str, elsewhere: str) -> None:
         )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise DataDirUnusable(
-            f"cannot create the data directory {where}: {_me()} may not create folders in "
-            f"{parent} (it belongs to {_owner(parent.stat())}); create the folder as its owner "
-            f"and chown it to {_me()}, or {elsewhere}"
+            f"cannot create the data directory {where}: this user ({_me()}) cannot create "
+            f"folders in {parent}, which belongs to {_owner(parent.stat())}; create the folder "
+            f"as its owner and chown it to {_me()}, or {elsewhere}"
         )
 
 

@@ -166,16 +166,16 @@ def _mode(name: str, mode: int) -> Callable[[Path], None]:
 
 
 AS_NOBODY = [
-    Case("root's data dir, mode 555", ("status",), 2, "may not read and write it",
+    Case("root's data dir, mode 555", ("status",), 2, "cannot read and write it",
          {"BACHBOT_DATA_DIR": "{tmp}/data"}, _mode("data", 0o555)),
-    Case("root's data dir, mode 000", ("status",), 2, "may not read and write it",
+    Case("root's data dir, mode 000", ("status",), 2, "cannot read and write it",
          {"BACHBOT_DATA_DIR": "{tmp}/data"}, _mode("data", 0o000)),
-    Case("cannot create the data dir", ("status",), 2, "may not create folders in",
+    Case("cannot create the data dir", ("status",), 2, "cannot create folders in",
          {"BACHBOT_DATA_DIR": "{tmp}/ro/data"}, _mode("ro", 0o555)),
     Case("cannot reach the data dir", ("status",), 2, "cannot reach the data directory",
          {"BACHBOT_DATA_DIR": "{tmp}/closed/data"}, _mode("closed", 0o700)),
     Case("demo in root's folder", ("demo", "--data-dir", "{tmp}/ro/demo"), 2,
-         "may not create folders in", {}, _mode("ro", 0o555)),
+         "cannot create folders in", {}, _mode("ro", 0o555)),
 ]  # fmt: skip
 
 SCRIPT = "import sys\nfrom service.cli import main\nsys.exit(main(sys.argv[1:]))\n"
