@@ -97,6 +97,7 @@ CASES = [
     Case("sync: not connected", ("sync",), 1, "run `bachbot auth`", CREDENTIALS),
     Case("publish: no Spotify app", ("publish",), 2, "are not set"),
     Case("auth: no Spotify app", ("auth", "--paste"), 2, "are not set"),
+    Case("run: no Spotify app", ("run",), 2, "bachbot run syncs with Spotify"),
     Case("features: nothing synced yet", ("features", "--show", TRACK), 1, "bachbot sync"),
     Case("sim: unknown mode", ("sim", "--mode", "old"), 2, "--mode must be new or extended"),
 ]  # fmt: skip

@@ -87,7 +87,7 @@ class SpotifyNotAuthenticated(SpotifyError):
 class SpotifyNotConfigured(UsageError):
     """The Spotify app's client id or secret is not set, so no Spotify call can be made."""
 
-    def __init__(self, need: str = "this needs Spotify") -> None:
+    def __init__(self, need: str = "bachbot needs to talk to Spotify here") -> None:
         """``need`` says why Spotify was wanted, e.g. ``track X is new to bachbot``."""
         super().__init__(
             f"{need}, but {CREDENTIAL_SETTINGS} are not set; create an app at "
