@@ -1,6 +1,12 @@
-"""``python -m bench``: every benchmark, one table, ``bench/results.json``.
+"""``python -m bench``: every benchmark, one table, ``results.json`` and ``results.md``.
 
-    python -m bench [--quick] [--backend sqlite|postgres|both] [--only calls|cycle|model]
+    python -m bench [--quick] [--backend sqlite|postgres|both]
+                    [--only calls|cycle|model|startup] [--out DIR] [--verbose]
+
+The results go to ``--out`` (default: this checkout's ``bench/`` when run from
+a checkout, else ``./bench-results/``; never into an installed package).
+Progress is one line per section (on a terminal, a status line shows the
+steps within); logs show warnings only, unless ``--verbose``.
 
 Sections (see bench/README.md for what each figure means):
 
@@ -10,25 +16,26 @@ Sections (see bench/README.md for what each figure means):
   tracks plus 500 new ones, each in its own process, against an empty cycle;
 * ``model``: training time (nested CV, default grid) at 100, 1,000 and 5,000
   ratings and scoring 50,000 tracks; sizes the remaining time budget cannot
-  hold are skipped with an estimate, and the output says so.
+  hold are skipped with an estimate, and the output says so;
+* ``startup``: CPU time and peak RSS of ``bachbot --help`` and ``bachbot
+  status`` against ``python -c pass``, and how fast ``status`` gives up on a
+  database it cannot use.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bench.report import Row, machine_info, render_markdown, render_table, write_results
-from bench.world import BACKENDS, postgres_available
+from bench.world import BACKENDS, PG_ADMIN_URL, postgres_available
 
-SECTIONS = ("calls", "cycle", "model")
-DEFAULT_OUTPUT = Path(__file__).with_name("results.json")
+SECTIONS = ("calls", "cycle", "model", "startup")
 DEFAULT_BUDGET_S = 570.0
 QUICK_TRAIN = (40,)
 QUICK_SCORE = 2_000
@@ -41,7 +48,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
     parser.add_argument("--backend", choices=(*BACKENDS, "both"), default="both")
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section")
-    parser.add_argument("--output", type=Path, default=None, help="JSON file to write")
+    parser.add_argument(
+        "--out", type=Path, default=None, metavar="DIR",
+        help="folder for results.json and results.md (default: the checkout's bench/ when "
+        "run from a checkout, else ./bench-results/)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--verbose", action="store_true", help="every step as a line, and info logs"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-sizes", default="100,1000,5000")
     parser.add_argument("--score-tracks", type=int, default=50_000)
@@ -52,14 +66,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
-    """Run the chosen sections; returns the rows and the JSON's ``options``."""
+def default_out_dir() -> Path:
+    """This checkout's ``bench/`` when the package is a checkout (``pyproject.toml`` beside
+    it, not inside site-packages), else ``./bench-results/``."""
+    here = Path(__file__).resolve().parent
+    checkout = (here.parent / "pyproject.toml").is_file() and "site-packages" not in here.parts
+    return here if checkout else Path.cwd() / "bench-results"
+
+
+def run(
+    args: argparse.Namespace, *, section: Callable[[str], None], step: Callable[[str], None]
+) -> tuple[list[Row], dict[str, Any]]:
+    """Run the chosen sections; returns the rows and the JSON's ``options``.
+
+    ``section`` gets one line per section; ``step`` the steps within it.
+    """
     started = time.monotonic()
     sections = args.only or list(SECTIONS)
     backends = list(BACKENDS) if args.backend == "both" else [args.backend]
 
     def say(line: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f} s] {line}", flush=True)
+        section(f"[{time.monotonic() - started:6.1f} s] {line}")
+
+    def detail(line: str) -> None:
+        step(f"[{time.monotonic() - started:6.1f} s] {line.strip()}")
 
     rows: list[Row] = []
     if "postgres" in backends and not postgres_available():
@@ -76,20 +106,20 @@ def run(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
                 say(f"calls per cycle on {backend} ...")
                 rows += run_calls(
                     backend, folder / f"calls_{backend}", quick=args.quick, seed=args.seed,
-                    progress=say,
+                    progress=detail,
                 )  # fmt: skip
         if "cycle" in sections and backends:
             from bench.cycle import build_template, run_cycles
 
             say("building the template library through the product ...")
             template = build_template(
-                folder / "template", quick=args.quick, seed=args.seed, progress=say
+                folder / "template", quick=args.quick, seed=args.seed, progress=detail
             )
             for backend in backends:
                 say(f"cycle time and memory on {backend} ...")
                 cycle_rows, results = run_cycles(
                     backend, folder / f"cycle_{backend}", template, quick=args.quick,
-                    seed=args.seed, progress=say,
+                    seed=args.seed, progress=detail,
                 )  # fmt: skip
                 rows += cycle_rows
                 cycle_results += results
@@ -101,7 +131,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
             left = args.budget - (time.monotonic() - started) - 20
             say(f"training and scoring (training budget {left:.0f} s) ...")
             model_rows, _ = run_model(
-                train_sizes=sizes, score_n=score_n, budget_s=max(left, 0.0), progress=say
+                train_sizes=sizes, score_n=score_n, budget_s=max(left, 0.0), progress=detail
             )
             rows += model_rows
             for result in cycle_results:
@@ -113,6 +143,14 @@ def run(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
                         target=SCORE_TARGET_S, compare="<",
                         note="load features from the database, predict, write predictions",
                     ))  # fmt: skip
+        if "startup" in sections:
+            from bench.startup import run_startup
+
+            say("start-up cost of the command line ...")
+            pg = PG_ADMIN_URL if "postgres" in backends else None
+            rows += run_startup(
+                folder / "startup", quick=args.quick, progress=detail, pg_admin_url=pg
+            )
     seconds = time.monotonic() - started
     say(f"done in {seconds:.0f} s")
     options = {
@@ -130,23 +168,28 @@ def run(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)
+    from service.cli.progress import progress_line
+    from service.logs import configure_logging
+
+    configure_logging("INFO" if args.verbose else "WARNING")
+    out = args.out or default_out_dir()
+    out.mkdir(parents=True, exist_ok=True)
     machine = machine_info()
     started = time.monotonic()
-    rows, options = run(args)
-    output = args.output or DEFAULT_OUTPUT
+    with progress_line("bachbot bench", verbose=args.verbose) as progress:
+        rows, options = run(args, section=progress, step=progress.detail)
+    json_path = out / "results.json"
     write_results(
-        output, rows=rows, machine=machine, options=options, seconds=time.monotonic() - started
+        json_path, rows=rows, machine=machine, options=options, seconds=time.monotonic() - started
     )
-    if output == DEFAULT_OUTPUT:
-        output.with_suffix(".md").write_text(_markdown(rows, machine, options), encoding="utf-8")
+    json_path.with_suffix(".md").write_text(_markdown(rows, machine, options), encoding="utf-8")
     print()
     print(
         f"machine: {machine['cores']} cores, {machine['cpu_model']}, Python {machine['python']}, "
         f"numpy {machine['numpy']}, scikit-learn {machine['scikit-learn']}, {machine['date']}"
     )
     print(render_table(rows))
-    print(f"\nwritten: {output}")
+    print(f"\nwritten: {json_path} and {json_path.with_suffix('.md').name}")
     return 0
 
 

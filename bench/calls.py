@@ -85,6 +85,12 @@ STEADY = LibraryShape(n_albums=40, own=3, own_len=60, followed=1, followed_len=2
 LARGE = LibraryShape(
     n_albums=150, own=12, own_len=150, followed=4, followed_len=80, likes=1200, hand_ratings=0
 )
+QUICK_FIRST_SYNC = (
+    "no target in a quick run: a first sync makes a few calls once (its profile, the "
+    "audio-features probe, saved albums, top tracks, the refusal of an unreadable playlist) "
+    "that the minimum does not count; over the quick library's ~10-call minimum they weigh "
+    "~50 %, over the full run's ~60 about 8 %, which is what the 1.10x target is about; "
+)
 QUICK_STEADY = LibraryShape(n_albums=8, own=2, own_len=12, followed=1, followed_len=5, likes=8)
 QUICK_LARGE = LibraryShape(
     n_albums=12, own=3, own_len=60, followed=1, followed_len=10, likes=120, hand_ratings=0
@@ -272,7 +278,7 @@ def _rate_by_hand(world: World, catalogue: DemoCatalogue, n: int, seed: int) -> 
 
 
 def measure_scenario(
-    world: World, name: str, *, target: float, stop_after: int | None = None, section: str
+    world: World, name: str, *, target: float | None, stop_after: int | None = None, section: str
 ) -> list[Row]:
     """One product cycle in the present state against its minimum, then both baselines."""
     with world.sessions() as session:
@@ -412,8 +418,11 @@ def run_calls(
         try:
             # sync and features only: the scenario is the first sync, not the first training
             rows += measure_scenario(
-                world, "first sync, large library", target=1.1, stop_after=2, section=section
-            )
+                world, "first sync, large library", target=None if quick else 1.1,
+                stop_after=2, section=section,
+            )  # fmt: skip
+            if quick:
+                rows[-4].note = QUICK_FIRST_SYNC + rows[-4].note
             rows[-4].details["library"] = {
                 "tracks": len(catalogue.tracks), "own_playlists": large.own,
                 "own_playlist_len": large.own_len, "followed_unreadable": large.followed,

@@ -86,18 +86,54 @@ def _is_header(fields: Sequence[str]) -> bool:
     return False
 
 
+DELIMITERS = (",", ";", "\t")
+"""What separates the columns, in order of preference: spreadsheets in many locales
+save "CSV" with semicolons, and copies from a table come with tabs."""
+
+
+def _rows(text: str, delimiter: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter under which the most lines start with a track reference and have a
+    second column; a comma when none stands out.
+
+    Judged by content rather than by counting characters, so a quoted title
+    with semicolons in a comma file, or ``7,5`` in a semicolon file, does not
+    mislead it.
+    """
+
+    def score(delimiter: str) -> int:
+        hits = 0
+        for fields in _rows(text, delimiter):
+            if len(fields) >= 2:
+                try:
+                    parse_track_ref(fields[0])
+                except ValueError:
+                    continue
+                hits += 1
+        return hits
+
+    scores = {d: score(d) for d in DELIMITERS}
+    best = max(scores.values())
+    return next(d for d in DELIMITERS if scores[d] == best)
+
+
 def parse_ratings_csv(text: str, *, source: str = "the file") -> list[RatingLine]:
     """Every line of a ratings CSV (``track, rating``; header optional), or ImportRejected.
 
-    Blank lines are skipped and columns after the second ignored (an export may
-    carry the title).  The same track twice with the same rating is one rating;
-    with different ratings it is an error, since bachbot cannot tell which one
-    the user means.
+    Columns may be separated by commas, semicolons or tabs (see
+    :func:`sniff_delimiter`).  Blank lines are skipped and columns after the
+    second ignored (an export may carry the title).  The same track twice with
+    the same rating is one rating; with different ratings it is an error, since
+    bachbot cannot tell which one the user means.
     """
     errors: list[str] = []
     lines: list[RatingLine] = []
     first_seen: dict[str, RatingLine] = {}
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    text = text.lstrip("\ufeff")
+    rows = _rows(text, sniff_delimiter(text))
     for number, fields in enumerate(rows, start=1):
         fields = [f.strip() for f in fields]
         if not any(fields):
@@ -105,7 +141,10 @@ def parse_ratings_csv(text: str, *, source: str = "the file") -> list[RatingLine
         if number == 1 and _is_header(fields):
             continue
         if len(fields) < 2:
-            errors.append(f"line {number}: expected two columns (track, rating), got one")
+            errors.append(
+                f"line {number}: expected two columns (track, rating) separated by a comma, "
+                "semicolon or tab; found one"
+            )
             continue
         problems: list[str] = []
         try:
@@ -134,5 +173,11 @@ def parse_ratings_csv(text: str, *, source: str = "the file") -> list[RatingLine
     if errors:
         raise ImportRejected(source, errors)
     if not lines:
-        raise ImportRejected(source, ["line 1: no ratings found (expected lines: track, rating)"])
+        raise ImportRejected(
+            source,
+            [
+                "line 1: no ratings found (expected lines like `track,rating`, the columns "
+                "separated by a comma, semicolon or tab)"
+            ],
+        )
     return lines

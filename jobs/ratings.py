@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -27,7 +28,7 @@ from models.bach import BachRules
 from service.errors import ConfigError
 from service.settings import Settings
 from service.spotify.errors import SpotifyNotFound
-from service.spotify.gateway import SpotifyGateway
+from service.spotify.types import TrackInfo
 from service.store.listens import play_counts, published_track_ids
 from service.store.models import Rating, Track, utcnow
 from service.store.ratings import (
@@ -53,6 +54,25 @@ def exposure_negatives(
 
 
 # --- I/O --------------------------------------------------------------------------------
+class TrackSource(Protocol):
+    """Where an unknown track is fetched from: the gateway, or a stand-in that builds the
+    gateway only when a track really is unknown (so rating a known track needs no
+    Spotify credentials)."""
+
+    def track(self, track_id: str) -> TrackInfo: ...
+
+
+class UnknownTrack(ConfigError):
+    """Spotify has no track with this id."""
+
+    def __init__(self, track_id: str) -> None:
+        super().__init__(
+            f"Spotify has no track {track_id}; check the id or link (copy it with Share > "
+            "Copy Song Link)"
+        )
+        self.track_id = track_id
+
+
 @dataclass(frozen=True)
 class RateResult:
     track_id: str
@@ -65,7 +85,7 @@ class RateResult:
 def ensure_track(
     *,
     session: Session,
-    spotify: SpotifyGateway,
+    spotify: TrackSource,
     settings: Settings,
     track_id: str,
     now: datetime | None = None,
@@ -81,10 +101,7 @@ def ensure_track(
     try:
         info = spotify.track(track_id)
     except SpotifyNotFound as err:
-        raise ConfigError(
-            f"Spotify has no track {track_id}; check the id or link (copy it with Share > "
-            "Copy Song Link)"
-        ) from err
+        raise UnknownTrack(track_id) from err
     rules = BachRules.of(settings.composer_artist_ids, settings.title_patterns)
     store_track(session=session, rules=rules, info=info, source="rating", force=True, now=now)
     return session.get_one(Track, track_id), True
@@ -93,7 +110,7 @@ def ensure_track(
 def rate_track(
     *,
     session: Session,
-    spotify: SpotifyGateway,
+    spotify: TrackSource,
     settings: Settings,
     ref: str,
     value: str | int,
@@ -134,7 +151,7 @@ Progress = Callable[[int, int, str], None]
 def import_ratings(
     *,
     session: Session,
-    spotify: SpotifyGateway,
+    spotify: TrackSource,
     settings: Settings,
     lines: Sequence[RatingLine],
     source: str = "the file",
@@ -166,7 +183,7 @@ def import_ratings(
                 now=now,
             )
             report.fetched += 1
-        except ConfigError:
+        except UnknownTrack:
             errors.append(f"line {entry.line}: Spotify has no track {entry.track_id}")
         if progress is not None:
             progress(done, len(unknown), entry.track_id)

@@ -241,8 +241,12 @@ def train_and_register(
     fast: bool = False,
     augment: bool = False,
     progress: Progress | None = None,
+    detail: Progress | None = None,
 ) -> TrainReport:
-    """Train on the stored ratings, save the artifact, record it and maybe promote it."""
+    """Train on the stored ratings, save the artifact, record it and maybe promote it.
+
+    ``progress`` hears each step worth a line; ``detail`` the folds as they finish.
+    """
     say = progress or (lambda _msg: None)
     data = load_training_data(session=session, settings=settings)
     if data.n == 0:
@@ -260,7 +264,7 @@ def train_and_register(
         try:
             result = train_model(
                 data.X, data.labels, options=options, columns=FEATURE_SCHEMA.columns,
-                groupings=data.groupings, progress=say,
+                groupings=data.groupings, progress=detail,
             )  # fmt: skip
         except NotEnoughData as err:
             reason_cold = err

@@ -134,7 +134,12 @@ class Cycle:
                 return
             report.outcomes.append(
                 run_job(
-                    name, work, sessions=self.sessions, uses_spotify=uses_spotify, now=self.clock
+                    name,
+                    work,
+                    sessions=self.sessions,
+                    uses_spotify=uses_spotify,
+                    now=self.clock,
+                    log_failures=True,  # a cycle's log is where its failures are seen
                 )
             )
 

@@ -34,6 +34,7 @@ from service.http import CallbackHandler, build_app
 from service.lock import process_lock
 from service.login import complete_pending
 from service.settings import Settings
+from service.store.connect import DAEMON
 from service.store.db import hide_password, open_database, session_factory, transaction
 from service.store.jobruns import close_interrupted_runs
 
@@ -159,8 +160,12 @@ def run_daemon(
     on_callback: CallbackHandler | None = None,
     ready: Callable[[Daemon], Any] | None = None,
 ) -> int:
-    """Run until SIGTERM/SIGINT; the exit code for the CLI."""
-    engine = open_database(settings)
+    """Run until SIGTERM/SIGINT; the exit code for the CLI.
+
+    The database gets the daemon's longer wait (:data:`~service.store.connect.DAEMON`):
+    at boot the daemon may well start before PostgreSQL does.
+    """
+    engine = open_database(settings, wait=DAEMON)
     if on_callback is None:
         sessions = session_factory(engine)
 

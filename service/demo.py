@@ -39,8 +39,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from jobs.report import write_report
 from models.catalogue_demo import BACH_ID, DemoCatalogue, DemoTrack, generate_catalogue
 from service.cycle import Cycle
+from service.datadir import check_data_dir
 from service.demo_listener import HiddenTaste, react, share_loved
-from service.errors import ConfigError
+from service.errors import DataDirUnusable
 from service.settings import Settings
 from service.spotify.auth import SCOPE
 from service.spotify.gateway import SpotifyGateway
@@ -174,7 +175,8 @@ def run_demo(
     catalogue = generate_catalogue(n_albums=n_albums, seed=seed, segments_per_track=2)
     tracks = {t.id: t for t in catalogue.tracks}
     taste = HiddenTaste.for_catalogue(catalogue, seed=seed)
-    target = new_run_dir(data_dir or base.data_dir / "demo", fresh=fresh)
+    source = "--data-dir" if data_dir is not None else "BACHBOT_DATA_DIR"
+    target = new_run_dir(data_dir or base.data_dir / "demo", fresh=fresh, source=source)
     result = DemoResult(seed=seed, data_dir=str(target), catalogue_tracks=len(tracks))
     progress(
         f"local Spotify with {len(tracks)} generated recordings, behaving as Spotify does for "
@@ -385,17 +387,17 @@ def _remove_run(run: Path) -> None:
         log.warning("kept %s: it holds files the demo did not create", run)
 
 
-def new_run_dir(root: Path, *, fresh: bool) -> Path:
+def new_run_dir(root: Path, *, fresh: bool, source: str = "--data-dir") -> Path:
     """A new, empty ``run-N`` folder under the demo folder ``root`` (made if needed).
 
-    Refuses (untouched) a ``root`` that is a file or that holds anything the demo
-    did not create; ``fresh`` first removes earlier demo runs, and only those.
+    Refuses (untouched, one line, exit 2) a ``root`` that is a file, that this
+    user cannot write, or that holds anything the demo did not create; ``fresh``
+    first removes earlier demo runs, and only the files they wrote.
     """
+    check_data_dir(root, source=source)
     try:
-        if root.exists() and not root.is_dir():
-            raise ConfigError(f"demo data dir {root} is a file; give a directory with --data-dir")
         if root.exists() and any(root.iterdir()) and not (root / MARKER).exists():
-            raise ConfigError(
+            raise DataDirUnusable(
                 f"{root} already holds files that `bachbot demo` did not create; nothing was "
                 "changed: give a new or empty folder with --data-dir"
             )
@@ -410,7 +412,7 @@ def new_run_dir(root: Path, *, fresh: bool) -> Path:
         target.mkdir(mode=0o700)
         (target / MARKER).write_text("a `bachbot demo` run\n")
     except OSError as err:
-        raise ConfigError(
+        raise DataDirUnusable(
             f"cannot use {root} for the demo: {err.strerror or err}; give a folder you can "
             "write with --data-dir"
         ) from err

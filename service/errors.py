@@ -1,29 +1,62 @@
 """bachbot's exception hierarchy (the root; each boundary adds its own branch).
 
-    BachbotError
-    ├── ConfigError                  settings or input a user must fix
+    BachbotError                     exit 1: the command ran and could not do its job
+    ├── ConfigError                  input a user must fix (a CSV file, a dataset)
     ├── DatabaseError                database unreachable / migration failed
+    │   └── DatabaseRefused          the server refused the URL for good (exit 2)
     ├── LockHeld                     another bachbot process holds the lock
+    ├── UsageError                   exit 2: how bachbot was called or configured is wrong
+    │   ├── SettingsInvalid          a BACHBOT_* value failed validation
+    │   └── DataDirUnusable          the data directory cannot be used
     ├── SpotifyError                 service.spotify.errors (gateway boundary)
     ├── FeatureProviderError         models.features (provider boundary)
     └── ModelError                   models.registry (artifact refused, too little data)
 
-Every message names the thing, the cause and the next step.
+Every message names the thing, the cause and the next step.  ``exit_code``
+is what ``bachbot`` exits with when the error ends a command, so the code is
+decided where the error is defined, never by string matching in the CLI.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class BachbotError(Exception):
     """Base of every error bachbot raises on purpose."""
 
+    exit_code: ClassVar[int] = 1
+
 
 class ConfigError(BachbotError):
-    """A setting or an input file a user must fix."""
+    """An input (a file, a value read from it) a user must fix."""
+
+
+class UsageError(BachbotError):
+    """The command line or the configuration cannot work as given; nothing was done.
+
+    Exit code 2, like a usage error of the command-line parser: running the
+    same command again will fail the same way until the user changes it.
+    """
+
+    exit_code: ClassVar[int] = 2
+
+
+class SettingsInvalid(UsageError):
+    """A setting from the environment or ``.env`` failed validation."""
+
+
+class DataDirUnusable(UsageError):
+    """The data directory is a file, cannot be created, or is not ours to write."""
 
 
 class DatabaseError(BachbotError):
     """The database cannot be reached or migrated."""
+
+
+class DatabaseRefused(DatabaseError, UsageError):
+    """The database server answered and refused for good (no such database, user or
+    password; an unknown host): retrying cannot help, the URL must change."""
 
 
 class LockHeld(BachbotError):

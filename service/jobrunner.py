@@ -16,7 +16,9 @@ Failure policy (the daemon reads it back from app_state):
   (key ``backoff.<job>``: consecutive failures and the next allowed time).
 
 A failure is logged once when it starts and once when the job recovers, not
-on every tick.
+on every tick, by callers that ask for it (``log_failures=True``: the daemon's
+cycle, whose log is the only place anyone sees it).  A one-shot command
+prints the outcome itself, so there a failure is one line, not two.
 """
 
 from __future__ import annotations
@@ -112,8 +114,14 @@ def run_job(
     uses_spotify: bool = True,
     now: Callable[[], datetime] = utcnow,
     base_backoff: timedelta = timedelta(minutes=5),
+    log_failures: bool = False,
 ) -> JobOutcome:
-    """Run ``work(session)`` as job ``job``; never raises for a job failure."""
+    """Run ``work(session)`` as job ``job``; never raises for a job failure.
+
+    ``log_failures``: log the failure state changes (see the module docstring);
+    otherwise the caller reports ``outcome.error`` and an unexpected error's
+    traceback is logged at DEBUG only.
+    """
     with transaction(sessions) as session:
         reason = spotify_paused(session=session, now=now()) if uses_spotify else None
         reason = reason or backoff_wait(session=session, job=job, now=now())
@@ -130,11 +138,23 @@ def run_job(
     except Exception as err:
         message = str(err) if isinstance(err, BachbotError) else f"{type(err).__name__}: {err}"
         with transaction(sessions) as session:
-            _record_failure(session=session, job=job, err=err, now=now(), base=base_backoff)
+            _record_failure(
+                session=session,
+                job=job,
+                err=err,
+                now=now(),
+                base=base_backoff,
+                log_to=log_failures,
+            )
             run = session.get_one(JobRun, run_id)
             finish_job_run(session=session, run=run, status="failed", error=message)
         if not isinstance(err, BachbotError):
-            log.exception("job=%s status=failed unexpected error", job)
+            log.log(
+                logging.ERROR if log_failures else logging.DEBUG,
+                "job=%s status=failed unexpected error",
+                job,
+                exc_info=True,
+            )
         return JobOutcome(job, "failed", {}, message)
 
     counts = report_counts(result)
@@ -150,15 +170,20 @@ def run_job(
 
 
 def _record_failure(
-    *, session: Session, job: str, err: Exception, now: datetime, base: timedelta
+    *, session: Session, job: str, err: Exception, now: datetime, base: timedelta, log_to: bool
 ) -> None:
+
+    def say(level: int, message: str, *args: object) -> None:
+        if log_to:
+            log.log(level, message, *args)
+
     if isinstance(err, SpotifyRateLimited):
         set_state(session=session, key="spotify.resume_at", value=err.resume_at.isoformat())
-        log.warning("job=%s paused: %s", job, err)
+        say(logging.WARNING, "job=%s paused: %s", job, err)
         return
     if isinstance(err, SpotifyAuthRevoked | SpotifyNotAuthenticated):
         if not get_state(session=session, key="auth.revoked"):
-            log.error("job=%s stopped Spotify work: %s", job, err)
+            say(logging.ERROR, "job=%s stopped Spotify work: %s", job, err)
         set_state(session=session, key="auth.revoked", value=str(err))
         return
     state = get_state(session=session, key=f"backoff.{job}") or {"failures": 0}
@@ -171,4 +196,4 @@ def _record_failure(
     )
     if failures == 1:
         kind = "Spotify" if isinstance(err, SpotifyError) else "job"
-        log.warning("job=%s started failing (%s error): %s", job, kind, err)
+        say(logging.WARNING, "job=%s started failing (%s error): %s", job, kind, err)

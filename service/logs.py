@@ -43,5 +43,5 @@ def configure_logging(level: str = "INFO") -> None:
     handler._bachbot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("urllib3", "apscheduler.executors", "alembic.runtime.migration", "httpx"):
+    for noisy in ("urllib3", "apscheduler.executors", "alembic", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -153,6 +153,12 @@ class Settings(BaseSettings):
     whenever http_host is not a loopback address (the daemon warns if it is not)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator("data_dir")
+    @classmethod
+    def _home(cls, value: Path) -> Path:
+        """``~/bachbot`` in ``.env`` means the home folder (no shell expands it there)."""
+        return value.expanduser()
+
     @field_validator("composer_artist_ids", "title_patterns", "search_queries", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -91,6 +92,24 @@ def test_rate_reports_bad_input_before_needing_spotify(
     cli: Cli, ref: str, value: str, problem: str
 ) -> None:
     code, _out, err = cli("rate", ref, value, env={"BACHBOT_SPOTIFY_CLIENT_ID": ""})
-    assert code == 1
+    assert code == 2  # bad usage: an argument is wrong
     assert "cannot rate" in err and problem in err
     assert "client id" not in err
+
+
+def test_a_data_dir_under_home_written_with_a_tilde_means_the_home_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``BACHBOT_DATA_DIR=~/bachbot`` in .env is not expanded by any shell."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    settings = Settings(_env_file=None, data_dir="~/bachbot")  # type: ignore[call-arg, arg-type]
+    assert settings.data_dir == tmp_path / "bachbot"
+
+
+def test_version_and_short_help(cli: Cli) -> None:
+    code, out, _ = cli("--version")
+    assert code == 0 and out.startswith("bachbot ") and out.strip() != "bachbot"
+    code, out, _ = cli("-h")
+    assert code == 0 and "Commands:" in out and "<bool>" not in out
+    code, out, _ = cli("demo", "-h")
+    assert code == 0 and "--json" in out and "<bool>" not in out

@@ -3,20 +3,21 @@
 Made for a server without a browser: it prints the URL to open anywhere; the
 redirect is caught by a one-shot listener on the redirect URI (loopback), or,
 with ``--paste``, the user pastes the URL the browser ended on.  The token
-goes to the database; it is never printed.
+goes to the database; it is never printed.  Missing client credentials are
+reported before the database is opened (so nothing is created).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from service.cli import settings_of
-from service.login import begin_pending, mark_connected, wait_for_completion
-from service.settings import Settings
-from service.spotify.auth import SCOPES, AuthFailed, AuthFlow, CallbackListener, CallbackPortBusy
-from service.spotify.gateway import SpotifyGateway
-from service.store.db import open_database, session_factory, transaction
-from service.store.tokens import DbTokenStore
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+    from service.store.tokens import DbTokenStore
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +30,20 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(300.0, help="Seconds to wait for the redirect."),
     ) -> None:
         """Connect your Spotify account (run again if bachbot says access was revoked)."""
+        from service.cli.spotify_access import require_spotify
+        from service.login import begin_pending, mark_connected, wait_for_completion
+        from service.spotify.auth import (
+            SCOPES,
+            AuthFailed,
+            AuthFlow,
+            CallbackListener,
+            CallbackPortBusy,
+        )
+        from service.store.db import open_database, session_factory, transaction
+        from service.store.tokens import DbTokenStore
+
         settings = settings_of(ctx)
+        require_spotify(settings, need="bachbot auth connects your Spotify app", token=False)
         sessions = session_factory(open_database(settings))
         store = DbTokenStore(sessions)
         flow = AuthFlow(settings, store)
@@ -37,7 +51,9 @@ def register(app: typer.Typer) -> None:
         intro = f"bachbot asks Spotify for:\n{scopes}\n\nOpen this URL in a browser and agree:\n"
         if paste:
             typer.echo(intro + flow.authorize_url())
-            redirected = typer.prompt("Paste the full URL the browser was sent to")
+            redirected = flow.check_pasted(
+                typer.prompt("Paste the full URL the browser was sent to")
+            )
         else:
             bind_host = None if settings.http_host in {"127.0.0.1", "::1"} else settings.http_host
             try:
@@ -67,5 +83,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _connected(settings: Settings, store: DbTokenStore) -> None:
+    from service.spotify.gateway import SpotifyGateway
+
     me = SpotifyGateway(settings, store).me()
     typer.echo(f"Connected to Spotify as {me.display_name or me.id}; the token is stored.")

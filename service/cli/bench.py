@@ -1,8 +1,10 @@
 """``bachbot bench``: the benchmarks, exactly as ``python -m bench`` runs them.
 
 Every option after ``bench`` is handed to ``python -m bench`` unchanged
-(``--quick``, ``--backend sqlite|postgres|both``, ``--only calls|cycle|model``,
-``--output FILE``, ...); see bench/README.md for what each figure means.
+(``--quick``, ``--backend sqlite|postgres|both``, ``--only
+calls|cycle|model|startup``, ``--out DIR``, ``--verbose``, ...); see
+bench/README.md for what each figure means.  The results go to the
+checkout's ``bench/`` or ``./bench-results/``, never into site-packages.
 """
 
 from __future__ import annotations

@@ -1,23 +1,31 @@
-"""``bachbot db upgrade`` and ``bachbot status``."""
+"""``bachbot db upgrade`` and ``bachbot status``.
+
+``status`` is the first thing a new user runs, so it stays light (no model
+code is imported) and gives up within seconds when PostgreSQL is down: the
+one-shot wait of :mod:`service.store.connect` ends in "database unreachable".
+"""
 
 from __future__ import annotations
 
-import json
-
 import typer
 
-from service.cli import settings_of
-from service.status import collect_status
-from service.status_text import render_status_text, status_json
-from service.store.db import hide_password, open_database, upgrade
+from service.cli import HELP_OPTIONS, CommandGroup, settings_of
 
 
 def register(app: typer.Typer) -> None:
-    db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+    db_app = typer.Typer(
+        help="Database maintenance.",
+        cls=CommandGroup,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        context_settings=HELP_OPTIONS,
+    )
 
     @db_app.command("upgrade")
     def db_upgrade(ctx: typer.Context) -> None:
         """Apply the database migrations (also done automatically at start)."""
+        from service.store.db import hide_password, open_database, upgrade
+
         settings = settings_of(ctx)
         engine = open_database(settings, migrate=False)
         upgrade(engine)
@@ -31,6 +39,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="One JSON object, for scripts."),
     ) -> None:
         """The playlist, the Spotify login, the model and the latest runs, in sentences."""
+        import json
+
+        from service.status import collect_status
+        from service.status_text import render_status_text, status_json
+        from service.store.db import open_database
+
         settings = settings_of(ctx)
         engine = open_database(settings)
         snapshot = collect_status(engine=engine, settings=settings)

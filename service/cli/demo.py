@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import typer
@@ -28,15 +29,18 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run bachbot offline against a local Spotify with a simulated listener."""
+        from service.cli.progress import progress_line
         from service.demo import run_demo  # heavy imports only for this command
 
         settings = settings_of(ctx)
         if settings.log_level == "INFO":  # the demo prints its own progress lines
             logging.getLogger().setLevel(logging.WARNING)
-        say = (lambda _line: None) if as_json else typer.echo
-        result = run_demo(
-            settings, cycles=cycles, seed=seed, data_dir=data_dir, fresh=fresh, progress=say
-        )
+        # The per-cycle lines are the demo's result, so they go to stdout.
+        with progress_line("bachbot demo", quiet=as_json, stream=sys.stdout) as progress:
+            result = run_demo(
+                settings, cycles=cycles, seed=seed, data_dir=data_dir, fresh=fresh,
+                progress=progress,
+            )  # fmt: skip
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=2))
             return

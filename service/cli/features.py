@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy import select
 
-from models.features.catalogue import lookup
-from models.features.keys import key_label
-from models.features.titles import parse_title
 from service.cli import settings_of
-from service.store.db import open_database, session_factory
-from service.store.models import Feature, Track
+
+if TYPE_CHECKING:
+    from service.store.models import Track
 
 PROVIDER_ORDER = ("spotify_audio", "reccobeats", "metadata")
 
@@ -32,6 +29,10 @@ def render_features(
 
     ``rows`` maps provider -> (schema version, values or None, fetched-at text).
     """
+    from models.features.catalogue import lookup
+    from models.features.keys import key_label
+    from models.features.titles import parse_title
+
     info = parse_title(track.name)
     bwv = track.bwv or info.bwv
     work = lookup(bwv) if bwv else None
@@ -75,17 +76,25 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Print a track's stored features, provider by provider."""
+        from sqlalchemy import select
+
+        from service.store.db import database_exists, open_database, session_factory
+        from service.store.models import Feature, Track
+
         settings = settings_of(ctx)
-        engine = open_database(settings)
         track_id = track_id_from(show)
+        unknown = (
+            f"bachbot: no track {track_id!r} in the database; run `bachbot sync` first "
+            "or check the id"
+        )
+        if not database_exists(settings):  # nothing to show, and nothing to create
+            typer.echo(unknown, err=True)
+            raise typer.Exit(1)
+        engine = open_database(settings)
         with session_factory(engine)() as session:
             track = session.get(Track, track_id)
             if track is None:
-                typer.echo(
-                    f"bachbot: no track {track_id!r} in the database; run `bachbot sync` first "
-                    "or check the id",
-                    err=True,
-                )
+                typer.echo(unknown, err=True)
                 raise typer.Exit(1)
             rows = {
                 f.provider: (f.schema_version, f.values, f.fetched_at.isoformat(timespec="seconds"))

@@ -1,44 +1,55 @@
 """``bachbot train``, ``evaluate``, ``score`` and ``report``: the taste model by hand.
 
 ``evaluate --dataset FILE.csv --target COLUMN`` runs the very same nested
-evaluation on any table of numeric features, so a user can replicate the seed
+evaluation on any table of numeric features, so a user can replicate the study
 on their own export without a database or a Spotify account.  With ``--json``
-stdout is exactly one JSON object; notes go to stderr.
+stdout is exactly one JSON object; notes and progress go to stderr.
+
+The model code (scikit-learn, scipy) is imported inside each command, so
+``bachbot --help`` and the light commands start fast.  A command whose job
+cannot be done (no ratings, no database yet) says why in one line and exits 1
+without creating anything.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from jobs.report import write_report
-from jobs.score import ScoreReport, score_tracks
-from jobs.train import (
-    TrainReport,
-    evaluate_stored,
-    model_options,
-    train_and_register,
-)
-from models.datasets import dataset_labels, read_table
-from models.evaluate import train_model
-from models.report import comparison_text
 from service.cli import settings_of
-from service.jobrunner import run_job
-from service.store.db import open_database, session_factory, transaction
 
-FAST_HELP = "Quick three-point grid (for trying things out; scores are less tuned)."
-AUGMENT_HELP = "Also run the seed's +1/4 jittered-copies experiment (training folds only)."
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+FAST_HELP = "Quick two-point grid (for trying things out; scores are less tuned)."
+AUGMENT_HELP = "Also run the study's +1/4 jittered-copies experiment (training folds only)."
 
 
 def _echo_err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _fail(message: str) -> typer.Exit:
+    _echo_err(f"bachbot: {message}")
+    return typer.Exit(1)
+
+
 def _split(text: str | None) -> list[str] | None:
     names = [part.strip() for part in (text or "").split(",") if part.strip()]
     return names or None
+
+
+def _require_database(settings: Settings, what: str) -> None:
+    """Refuse before opening (and so creating) a database that does not exist yet."""
+    from service.store.db import database_exists
+
+    if not database_exists(settings):
+        raise _fail(
+            f"nothing to {what}: there is no database in {settings.data_dir} yet; connect "
+            "Spotify (`bachbot auth`) and sync, or try `bachbot demo`"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -48,28 +59,34 @@ def register(app: typer.Typer) -> None:
         fast: bool = typer.Option(False, "--fast", help=FAST_HELP),
         augment: bool = typer.Option(False, "--augment", help=AUGMENT_HELP),
     ) -> None:
-        """Train on your ratings now; print every candidate and the promotion decision."""
+        """Train on your ratings now; print every model and the promotion decision."""
+        from jobs.train import TrainReport, train_and_register
+        from service.cli.progress import progress_line
+        from service.jobrunner import run_job
+        from service.store.db import open_database, session_factory
+
         settings = settings_of(ctx)
+        _require_database(settings, "train")
         sessions = session_factory(open_database(settings))
-        outcome = run_job(
-            "train",
-            lambda session: train_and_register(
-                session=session, settings=settings, fast=fast, augment=augment, progress=_echo_err
-            ),
-            sessions=sessions,
-            uses_spotify=False,
-        )
+        with progress_line("bachbot train") as progress:
+            outcome = run_job(
+                "train",
+                lambda session: train_and_register(
+                    session=session, settings=settings, fast=fast, augment=augment,
+                    progress=progress, detail=progress.detail,
+                ),
+                sessions=sessions,
+                uses_spotify=False,
+            )  # fmt: skip
         result = outcome.result
         if outcome.status != "ok" or not isinstance(result, TrainReport):
-            _echo_err(f"bachbot: train {outcome.status}: {outcome.error}")
-            raise typer.Exit(1)
+            raise _fail(f"train {outcome.status}: {outcome.error}")
+        if result.status == "skipped":
+            raise _fail(f"nothing trained: {result.decision}")
         if result.table:
             typer.echo(result.table)
             typer.echo("")
-        if result.status == "skipped":
-            typer.echo(f"nothing trained: {result.decision}")
-            return
-        kind = "cold-start fallback" if result.status == "coldstart" else "model"
+        kind = "cold start" if result.status == "coldstart" else "model"
         typer.echo(f"{kind} {result.version} ({result.n_ratings} ratings): {result.decision}")
 
     @app.command("evaluate")
@@ -109,27 +126,36 @@ def register(app: typer.Typer) -> None:
         augment: bool = typer.Option(False, "--augment", help=AUGMENT_HELP),
     ) -> None:
         """Nested evaluation of every model on the same folds, without saving anything."""
+        import json
+
+        from jobs.train import evaluate_stored, model_options
+        from models.datasets import dataset_labels, read_table
+        from models.evaluate import train_model
+        from models.report import comparison_text
+        from service.cli.progress import progress_line
+        from service.errors import UsageError
+        from service.store.db import open_database, session_factory, transaction
+
         settings = settings_of(ctx)
         if model is not None:
             if model not in ("mlp", "auto"):
-                _echo_err(f"bachbot: --model must be mlp or auto, not {model!r}")
-                raise typer.Exit(2)
+                raise UsageError(f"--model must be mlp or auto, not {model!r}")
             settings = settings.model_copy(update={"model": model})
+        if dataset is not None and not target:
+            raise UsageError("--dataset needs --target COLUMN (the column to predict)")
         options = model_options(settings, fast=fast, augment=augment)
-        say = None if as_json else _echo_err
-        if dataset is not None:
-            if not target:
-                _echo_err("bachbot: --dataset needs --target COLUMN (the column to predict)")
-                raise typer.Exit(2)
-            wanted = _split(features)
-            table = read_table(dataset, target=target, features=wanted, group=_split(group))
+        if dataset is not None and target:
+            table = read_table(
+                dataset, target=target, features=_split(features), group=_split(group)
+            )
             for note in table.notes:
                 _echo_err(f"note: {note}")
             labels = dataset_labels(table.y, positive_at, settings.love_threshold, target)
-            result = train_model(
-                table.X, labels, options=options, columns=table.columns,
-                groupings=table.groupings, progress=say,
-            )  # fmt: skip
+            with progress_line("bachbot evaluate", quiet=as_json) as progress:
+                result = train_model(
+                    table.X, labels, options=options, columns=table.columns,
+                    groupings=table.groupings, progress=progress.detail,
+                )  # fmt: skip
             if as_json:
                 payload = {
                     "dataset": str(dataset),
@@ -143,16 +169,19 @@ def register(app: typer.Typer) -> None:
             else:
                 typer.echo(comparison_text(result.evaluation))
             return
-        with transaction(session_factory(open_database(settings))) as session:
+        _require_database(settings, "evaluate")
+        with (
+            progress_line("bachbot evaluate", quiet=as_json) as progress,
+            transaction(session_factory(open_database(settings))) as session,
+        ):
             run = evaluate_stored(
-                session=session, settings=settings, fast=fast, augment=augment, progress=say
-            )
+                session=session, settings=settings, fast=fast, augment=augment,
+                progress=progress.detail,
+            )  # fmt: skip
         if run.result is None:
             if as_json:
                 typer.echo(json.dumps({"error": run.message, "n_samples": run.data.n}))
-            else:
-                _echo_err(f"bachbot: nothing to evaluate: {run.message}")
-            raise typer.Exit(1)
+            raise _fail(f"nothing to evaluate: {run.message}")
         if as_json:
             typer.echo(json.dumps(run.result.evaluation.to_dict(), default=str))
         else:
@@ -160,8 +189,13 @@ def register(app: typer.Typer) -> None:
 
     @app.command("score")
     def score(ctx: typer.Context) -> None:
-        """Score every unrated known Bach track with the promoted model."""
+        """Score every unrated known Bach track with the model in use."""
+        from jobs.score import ScoreReport, score_tracks
+        from service.jobrunner import run_job
+        from service.store.db import open_database, session_factory
+
         settings = settings_of(ctx)
+        _require_database(settings, "score")
         sessions = session_factory(open_database(settings))
         outcome = run_job(
             "score",
@@ -171,11 +205,9 @@ def register(app: typer.Typer) -> None:
         )
         result = outcome.result
         if outcome.status != "ok" or not isinstance(result, ScoreReport):
-            _echo_err(f"bachbot: score {outcome.status}: {outcome.error}")
-            raise typer.Exit(1)
+            raise _fail(f"score {outcome.status}: {outcome.error}")
         if result.status != "scored":
-            _echo_err(f"bachbot: {result.message}")
-            raise typer.Exit(1)
+            raise _fail(result.message)
         typer.echo(f"scored {result.scored} tracks with {result.kind} model {result.model_version}")
 
     @app.command("report")
@@ -187,8 +219,19 @@ def register(app: typer.Typer) -> None:
         fast: bool = typer.Option(False, "--fast", help=FAST_HELP),
     ) -> None:
         """Write a self-contained HTML report with plots of what the model learnt."""
+        from jobs.report import write_report
+        from service.cli.progress import progress_line
+        from service.store.db import open_database, session_factory, transaction
+
         settings = settings_of(ctx)
-        with transaction(session_factory(open_database(settings))) as session:
-            written = write_report(session=session, settings=settings, path=output, fast=fast)
+        _require_database(settings, "report on")
+        with (
+            progress_line("bachbot report") as progress,
+            transaction(session_factory(open_database(settings))) as session,
+        ):
+            written = write_report(
+                session=session, settings=settings, path=output, fast=fast,
+                progress=progress.detail,
+            )  # fmt: skip
         note = f" ({written.message})" if written.message else ""
         typer.echo(f"wrote {written.path}{note}")

@@ -12,6 +12,7 @@ def register(app: typer.Typer) -> None:
     def publish(ctx: typer.Context) -> None:
         """Update "Predicted favourites" from the current scores (run `bachbot score` first)."""
         from jobs.publish import publish_playlist
+        from service.cli.spotify_access import require_spotify
         from service.jobrunner import run_job
         from service.lock import process_lock
         from service.spotify.gateway import SpotifyGateway
@@ -19,6 +20,7 @@ def register(app: typer.Typer) -> None:
         from service.store.tokens import DbTokenStore
 
         settings = settings_of(ctx)
+        require_spotify(settings, need='bachbot publish writes "Predicted favourites" on Spotify')
         engine = open_database(settings)
         sessions = session_factory(engine)
         spotify = SpotifyGateway(settings, DbTokenStore(sessions))

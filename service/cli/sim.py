@@ -7,9 +7,6 @@ from pathlib import Path
 
 import typer
 
-from service.errors import ConfigError
-from service.spotify_sim import SimState, SpotifySim
-
 
 def register(app: typer.Typer) -> None:
     @app.command("sim")
@@ -24,8 +21,11 @@ def register(app: typer.Typer) -> None:
         validate: bool = typer.Option(False, help="Check every answer against the spec."),
     ) -> None:
         """Serve a local Spotify on 127.0.0.1 until Ctrl-C."""
+        from service.errors import UsageError
+        from service.spotify_sim import SimState, SpotifySim
+
         if mode not in ("new", "extended"):
-            raise ConfigError(f"--mode must be new or extended, got {mode!r}")
+            raise UsageError(f"--mode must be new or extended, got {mode!r}")
         state = SimState.load(data) if data else SimState()
         if state.default_user is None:
             state.add_user("listener", display_name="Listener")

@@ -3,42 +3,65 @@
 ``sync`` runs one cycle exactly as the daemon would (through the job runner,
 holding the process lock, so it never doubles the daemon's Spotify calls);
 the rating commands write in one transaction each, so an import that fails
-leaves nothing behind.
+leaves nothing behind.  Every input is checked before the database is
+opened, and Spotify is asked (and its credentials needed) only for tracks
+bachbot does not know yet.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.rating_input import parse_rating, parse_ratings_csv, parse_track_ref
-from jobs.ratings import import_ratings, rate_track
-from jobs.sync import SyncReport, render_sync_report, sync_library
 from service.cli import settings_of
-from service.errors import ConfigError
-from service.jobrunner import run_job
-from service.lock import process_lock
-from service.settings import Settings
-from service.spotify.gateway import SpotifyGateway
-from service.store.db import open_database, session_factory, transaction
-from service.store.tokens import DbTokenStore
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from service.cli.spotify_access import SpotifyOnDemand
+    from service.settings import Settings
 
 
-def _open(settings: Settings) -> tuple[Engine, sessionmaker[Session], SpotifyGateway]:
-    engine = open_database(settings)
-    sessions = session_factory(engine)
-    return engine, sessions, SpotifyGateway(settings, DbTokenStore(sessions))
+def _on_demand(settings: Settings, sessions: sessionmaker[Session]) -> SpotifyOnDemand:
+    from service.cli.spotify_access import SpotifyOnDemand
+    from service.spotify.gateway import SpotifyGateway
+    from service.store.tokens import DbTokenStore
+
+    return SpotifyOnDemand(
+        lambda: SpotifyGateway(settings, DbTokenStore(sessions)), settings=settings
+    )
+
+
+def _unreadable(err: OSError | UnicodeDecodeError) -> str:
+    """Why a ratings file could not be read, and what to give instead."""
+    if isinstance(err, UnicodeDecodeError):
+        return "it is not UTF-8 text; save it as 'CSV UTF-8' from the spreadsheet"
+    if isinstance(err, FileNotFoundError):
+        return "there is no such file; check the path"
+    if isinstance(err, IsADirectoryError):
+        return "it is a folder; give the path of a CSV file"
+    return f"{err.strerror or err}; check the file and its permissions"
 
 
 def register(app: typer.Typer) -> None:
     @app.command("sync")
     def sync(ctx: typer.Context) -> None:
         """Run one sync cycle now: playlists, Liked Songs, listening, the catalogue walk."""
+        from jobs.sync import SyncReport, render_sync_report, sync_library
+        from service.cli.spotify_access import require_spotify
+        from service.jobrunner import run_job
+        from service.lock import process_lock
+        from service.spotify.gateway import SpotifyGateway
+        from service.store.db import open_database, session_factory
+        from service.store.tokens import DbTokenStore
+
         settings = settings_of(ctx)
-        engine, sessions, spotify = _open(settings)
+        require_spotify(settings, need="bachbot sync reads your library from Spotify")
+        engine = open_database(settings)
+        sessions = session_factory(engine)
+        spotify = SpotifyGateway(settings, DbTokenStore(sessions))
         with process_lock(engine, what="bachbot sync"):
             outcome = run_job(
                 "sync",
@@ -54,21 +77,33 @@ def register(app: typer.Typer) -> None:
     def rate(
         ctx: typer.Context,
         track: str = typer.Argument(
-            ..., help="Track id, spotify:track:URI or open.spotify.com link."
+            ..., metavar="TRACK", help="Track id, spotify:track:URI or open.spotify.com link."
         ),
-        rating: str = typer.Argument(..., help="1 (dislike) to 10 (love)."),
+        rating: str = typer.Argument(..., metavar="RATING", help="1 (dislike) to 10 (love)."),
     ) -> None:
         """Rate one track; an explicit rating outranks likes and removals."""
+        from jobs.rating_input import parse_rating, parse_track_ref
+        from jobs.ratings import rate_track
+        from service.cli.spotify_access import require_spotify
+        from service.errors import UsageError
+        from service.store.db import database_exists, open_database, session_factory, transaction
+
         settings = settings_of(ctx)
-        try:  # a typo is reported before anything needs Spotify
-            parse_track_ref(track)
+        try:  # a typo is reported before anything is opened or fetched
+            track_id = parse_track_ref(track)
             parse_rating(rating)
         except ValueError as err:
-            raise ConfigError(f"cannot rate: {err}") from err
-        _, sessions, spotify = _open(settings)
+            raise UsageError(f"cannot rate: {err}") from err
+        if not database_exists(settings):  # a new database knows no track: Spotify must
+            require_spotify(settings, need=f"track {track_id} is new to bachbot")
+        sessions = session_factory(open_database(settings))
         with transaction(sessions) as session:
             result = rate_track(
-                session=session, spotify=spotify, settings=settings, ref=track, value=rating
+                session=session,
+                spotify=_on_demand(settings, sessions),
+                settings=settings,
+                ref=track,
+                value=rating,
             )
         note = "" if result.is_bach else " (not a Bach recording by your rules; kept anyway)"
         fetched = " (fetched from Spotify)" if result.fetched else ""
@@ -77,32 +112,48 @@ def register(app: typer.Typer) -> None:
     @app.command("import-ratings")
     def import_ratings_command(
         ctx: typer.Context,
-        file: Path = typer.Argument(..., help="CSV: track id/URI/link, rating (header optional)."),
+        file: Path = typer.Argument(
+            ...,
+            metavar="FILE.csv",
+            help="Track id/URI/link and rating per line, separated by a comma, semicolon or "
+            "tab (header optional).",
+        ),
     ) -> None:
         """Import explicit ratings from a CSV file, all or nothing."""
+        from jobs.rating_input import parse_ratings_csv
+        from jobs.ratings import import_ratings
+        from service.cli.progress import progress_line
+        from service.cli.spotify_access import require_spotify
+        from service.errors import ConfigError
+        from service.store.db import database_exists, open_database, session_factory, transaction
+
         settings = settings_of(ctx)
         try:
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as err:
-            raise ConfigError(
-                f"cannot read {file}: {err.__class__.__name__}: {err}; "
-                "give the path of a UTF-8 CSV file"
-            ) from err
+            raise ConfigError(f"cannot import {file}: {_unreadable(err)}") from err
         lines = parse_ratings_csv(text, source=str(file))
-        _, sessions, spotify = _open(settings)
-
-        def progress(done: int, total: int, track_id: str) -> None:
-            typer.echo(f"fetched {done}/{total} unknown tracks ({track_id})", err=True)
-
-        with transaction(sessions) as session:
-            report = import_ratings(
-                session=session,
-                spotify=spotify,
-                settings=settings,
-                lines=lines,
-                source=str(file),
-                progress=progress,
+        if not database_exists(settings):
+            require_spotify(
+                settings, need=f"the {len(lines)} track(s) in {file} are new to bachbot"
             )
+        sessions = session_factory(open_database(settings))
+        with progress_line("bachbot import-ratings") as progress:
+
+            def fetched(done: int, total: int, track_id: str) -> None:
+                if done == 1:
+                    progress(f"fetching {total} track(s) new to bachbot from Spotify ...")
+                progress.detail(f"fetched {done}/{total} ({track_id})")
+
+            with transaction(sessions) as session:
+                report = import_ratings(
+                    session=session,
+                    spotify=_on_demand(settings, sessions),
+                    settings=settings,
+                    lines=lines,
+                    source=str(file),
+                    progress=fetched,
+                )
         typer.echo(
             f"imported {report.rated} rating(s) from {file} "
             f"({report.unchanged} unchanged, {report.fetched} track(s) fetched from Spotify)"

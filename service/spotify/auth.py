@@ -25,7 +25,7 @@ from spotipy.cache_handler import CacheHandler
 
 from service.errors import ConfigError
 from service.settings import Settings
-from service.spotify.errors import SpotifyError, SpotifyNotAuthenticated
+from service.spotify.errors import SpotifyError, SpotifyNotAuthenticated, SpotifyNotConfigured
 
 SCOPES: dict[str, str] = {
     "playlist-read-private": "list your playlists and read the ones you own (sync)",
@@ -82,11 +82,7 @@ def make_oauth(
 ) -> spotipy.SpotifyOAuth:
     """The spotipy auth manager for ``settings`` (shared by the flow and the gateway)."""
     if not settings.has_spotify_credentials:
-        raise ConfigError(
-            "Spotify client id/secret are not set; create an app at "
-            "https://developer.spotify.com/dashboard and set BACHBOT_SPOTIFY_CLIENT_ID and "
-            "BACHBOT_SPOTIFY_CLIENT_SECRET"
-        )
+        raise SpotifyNotConfigured()
     secret = settings.spotify_client_secret
     oauth = _HeadlessOAuth(
         client_id=settings.spotify_client_id,
@@ -114,6 +110,35 @@ class AuthFlow:
 
     def authorize_url(self) -> str:
         return str(self._oauth.get_authorize_url(state=self.state))
+
+    def check_pasted(self, text: str) -> str:
+        """What the user pasted (``bachbot auth --paste``), checked to be the redirect URL.
+
+        Checked in the order people get it wrong, before :meth:`finish` judges
+        the answer itself: not a URL at all, then a URL that is not the redirect
+        URI (often the authorize link bachbot printed).  Returns it stripped.
+        """
+        pasted = text.strip()
+        parts = urlsplit(pasted)
+        redirect = self.settings.spotify_redirect_uri
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise AuthFailed(
+                "what was pasted is not a URL (no http:// or https:// address); paste the whole "
+                f"address from the browser's address bar after you agreed (it starts with "
+                f"{redirect}?code=)"
+            )
+        expected = urlsplit(redirect)
+        if (parts.hostname, parts.port, parts.path.rstrip("/")) != (
+            expected.hostname,
+            expected.port,
+            expected.path.rstrip("/"),
+        ):
+            raise AuthFailed(
+                f"the pasted URL is not the redirect URL: it should start with {redirect} but "
+                f"starts with {parts.scheme}://{parts.netloc}{parts.path}; paste the address "
+                "the browser ended on after you agreed, not the link bachbot printed"
+            )
+        return pasted
 
     def finish(self, redirected_url: str) -> None:
         """Check the answer, exchange the code and store the token."""

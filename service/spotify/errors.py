@@ -8,6 +8,8 @@
         ├── SpotifyNotAuthenticated     no token stored yet: run `bachbot auth`
         ├── SpotifyRestricted           403: a resource the app may not read (2026 rules)
         └── SpotifyNotFound             404: the id does not exist (any more)
+    UsageError
+    └── SpotifyNotConfigured            no client id/secret set: nothing was asked (exit 2)
 
 Each carries its context as attributes and a message naming the thing, the
 cause and the next step; the gateway raises them ``from`` spotipy's exception.
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from service.errors import BachbotError
+from service.errors import BachbotError, UsageError
+
+CREDENTIAL_SETTINGS = "BACHBOT_SPOTIFY_CLIENT_ID and BACHBOT_SPOTIFY_CLIENT_SECRET"
 
 
 class SpotifyError(BachbotError):
@@ -75,8 +79,22 @@ class SpotifyNotAuthenticated(SpotifyError):
 
     def __init__(self) -> None:
         super().__init__(
-            "bachbot has no Spotify token yet; run `bachbot auth` to connect your account"
+            "no Spotify account is connected yet (no token is stored); run `bachbot auth` to "
+            "connect yours"
         )
+
+
+class SpotifyNotConfigured(UsageError):
+    """The Spotify app's client id or secret is not set, so no Spotify call can be made."""
+
+    def __init__(self, need: str = "bachbot needs to talk to Spotify here") -> None:
+        """``need`` says why Spotify was wanted, e.g. ``track X is new to bachbot``."""
+        super().__init__(
+            f"{need}, but {CREDENTIAL_SETTINGS} are not set; create an app at "
+            "https://developer.spotify.com/dashboard and put them in .env (README: "
+            "'Connect your Spotify account')"
+        )
+        self.need = need
 
 
 class SpotifyRestricted(SpotifyError):

@@ -2,17 +2,16 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout, so the
 daemon, the HTTP thread and a one-shot CLI command can share the file.  The
-data directory and the database file are created private to the user.
-Migrations are Alembic's, applied at start (``upgrade``) and by
-``bachbot db upgrade``.
+data directory (:mod:`service.datadir`) and the database file are created
+private to the user.  Reaching PostgreSQL at start (what is retried, what
+fails at once) is :mod:`service.store.connect`.  Migrations are Alembic's,
+applied at start (``upgrade``) and by ``bachbot db upgrade``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,38 +20,110 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.errors import DatabaseError
+from service.datadir import check_data_dir, prepare_data_dir
+from service.errors import DatabaseError, DatabaseRefused, DataDirUnusable
 from service.settings import Settings
-
-log = logging.getLogger(__name__)
+from service.store.connect import ONE_SHOT, URL_SETTING, WaitPolicy, wait_for_database
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+PRIVATE_FILE = 0o600
 
 
-def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) readable by the owner only."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-
-
-def make_engine(settings: Settings) -> Engine:
-    """The engine for the configured database; creates the SQLite file privately."""
+def sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite database file the settings point at (None for PostgreSQL or ``:memory:``)."""
     url = settings.resolved_database_url
-    if url.startswith("sqlite"):
-        ensure_private_dir(settings.data_dir)
-        database = make_url(url).database
-        if database and database != ":memory:":
-            db_path = Path(database)
-            if not db_path.exists():
-                db_path.touch(mode=0o600)
-            os.chmod(db_path, 0o600)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def database_exists(settings: Settings) -> bool:
+    """False only when the SQLite file is not there yet (so opening would create it).
+
+    Commands that would fail on an empty database anyway (no token, no track)
+    ask first, so a failing command leaves no new ``bachbot.db`` behind.
+    PostgreSQL databases always "exist" here: bachbot never creates those.
+    """
+    path = sqlite_file(settings)
+    return path is None or path.exists()
+
+
+def _prepare_sqlite_file(settings: Settings, path: Path) -> None:
+    """The data dir prepared, the database's folder checked (one named in the URL outside
+    the data dir must exist: a typo should not create folders), the file created ``0600``."""
+    folder = path.parent
+    inside = folder.resolve().is_relative_to(settings.data_dir.resolve())
+    if not inside:
+        if not folder.exists():
+            raise DataDirUnusable(
+                f"the folder {folder} of the SQLite database in {URL_SETTING} does not "
+                "exist; create it or correct the path"
+            )
+        check_data_dir(folder, source=URL_SETTING)
+    prepare_data_dir(settings.data_dir)
+    if inside:
+        prepare_data_dir(folder, source=URL_SETTING)
+    if path.exists():
+        if path.is_dir():
+            raise DataDirUnusable(
+                f"the SQLite database {path} is a directory; move it away or point "
+                f"{URL_SETTING} at a file"
+            )
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise DataDirUnusable(
+                f"the SQLite database {path} is not readable and writable for this user; "
+                "run bachbot as the user that owns it, or fix its permissions"
+            )
+        if path.stat().st_uid == os.geteuid():
+            os.chmod(path, PRIVATE_FILE)
+        return
+    try:
+        path.touch(mode=PRIVATE_FILE)
+    except OSError as err:
+        raise DataDirUnusable(
+            f"cannot create the SQLite database {path}: {err.strerror or err}; "
+            "check the folder's permissions"
+        ) from err
+
+
+def make_engine(settings: Settings, *, connect_timeout_s: int = 10) -> Engine:
+    """The engine for the configured database; creates the SQLite file privately.
+
+    A URL SQLAlchemy cannot use (an unknown driver, a port that is no number)
+    is :class:`DatabaseRefused`, one line, instead of a traceback.
+    """
+    url = settings.resolved_database_url
+    try:
+        if url.startswith("sqlite"):
+            path = sqlite_file(settings)
+            if path is not None:
+                _prepare_sqlite_file(settings, path)
+            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(
+            url, pool_pre_ping=True, connect_args={"connect_timeout": connect_timeout_s}
+        )
+    except (ArgumentError, ValueError, ImportError) as err:
+        raise DatabaseRefused(
+            f"{URL_SETTING} {hide_password(url)} cannot be used: {_url_problem(err)}; write it "
+            "like postgresql+psycopg://bachbot:secret@db:5432/bachbot or "
+            "sqlite:////path/bachbot.db"
+        ) from err
+
+
+def _url_problem(err: Exception) -> str:
+    """What is wrong with a URL SQLAlchemy refused, in our words: the parser's own may
+    quote a piece of the password."""
+    if isinstance(err, ImportError):
+        return f"it names the driver {err.name}, which is not installed"
+    if "int()" in str(err):
+        return "its port is not a number"
+    return "it cannot be parsed"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -122,49 +193,24 @@ def current_revision(engine: Engine) -> str | None:
     return None if row is None else str(row[0])
 
 
-def wait_for_database(
-    engine: Engine,
-    *,
-    attempts: int = 10,
-    delay_s: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """Wait for the database to answer, backing off; one log line per failed try.
+def open_database(
+    settings: Settings, *, migrate: bool = True, wait: WaitPolicy = ONE_SHOT
+) -> Engine:
+    """Engine for the settings' database, reachable and migrated to head.
 
-    The container's database may still be starting; a user's typo in the URL
-    must still end with a message rather than a crash loop.
+    ``wait`` is how long an unreachable PostgreSQL is waited for
+    (:data:`~service.store.connect.ONE_SHOT` for commands a person waits on,
+    :data:`~service.store.connect.DAEMON` for ``bachbot run``).
     """
-    last: Exception | None = None
-    for attempt in range(1, attempts + 1):
+    engine = make_engine(settings, connect_timeout_s=wait.connect_timeout_s)
+    if engine.dialect.name != "sqlite":
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            if attempt > 1:
-                log.info("database reachable after %d attempts", attempt)
-            return
-        except OperationalError as err:
-            last = err
-            log.warning(
-                "database %s not reachable (attempt %d of %d): %s",
-                hide_password(str(engine.url)),
-                attempt,
-                attempts,
-                str(err.orig).strip().splitlines()[0] if err.orig else err,
+            wait_for_database(
+                engine, shown_url=hide_password(settings.resolved_database_url), policy=wait
             )
-            if attempt < attempts:
-                sleep(min(delay_s * 2 ** (attempt - 1), 30.0))
-    raise DatabaseError(
-        f"database {hide_password(str(engine.url))} is not reachable after {attempts} attempts "
-        f"({last.__class__.__name__ if last else 'unknown'}); check BACHBOT_DATABASE_URL and that "
-        "the server is running"
-    ) from last
-
-
-def open_database(settings: Settings, *, migrate: bool = True) -> Engine:
-    """Engine for the settings' database, reachable and migrated to head."""
-    engine = make_engine(settings)
-    if not settings.resolved_database_url.startswith("sqlite"):
-        wait_for_database(engine)
+        except DatabaseError:
+            engine.dispose()
+            raise
     if migrate:
         upgrade(engine)
     return engine

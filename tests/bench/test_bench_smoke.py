@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import main
+from bench.__main__ import default_out_dir, main
 from bench.soak import run_soak
 
 pytestmark = pytest.mark.slow
@@ -21,25 +21,51 @@ pytestmark = pytest.mark.slow
 def test_quick_bench_writes_table_and_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    output = tmp_path / "results.json"
+    out = tmp_path / "results"
 
-    assert main(["--quick", "--backend", "sqlite", "--output", str(output)]) == 0
+    assert main(["--quick", "--backend", "sqlite", "--out", str(out)]) == 0
 
-    printed = capsys.readouterr().out
-    assert "| target" in printed and "| measured" in printed
-    data = json.loads(output.read_text(encoding="utf-8"))
+    printed = capsys.readouterr()
+    assert "| target" in printed.out and "| measured" in printed.out
+    progress = [line for line in printed.err.splitlines() if line.startswith("[")]
+    steps = ["calls per cycle", "template", "cycle time", "training", "start-up", "done"]
+    assert len(progress) == len(steps), "not one progress line per section:\n" + printed.err
+    assert all(name in line for name, line in zip(steps, progress, strict=True)), progress
+    assert " INFO " not in printed.err, "info logs without --verbose"
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert (out / "results.md").read_text(encoding="utf-8").startswith("# Latest benchmark")
     assert {"date", "cores", "cpu_model", "python", "numpy", "scikit-learn"} <= set(data["machine"])
     sections = {row["section"] for row in data["rows"]}
-    assert {"calls/sqlite", "cycle/sqlite", "model"} <= sections
+    assert {"calls/sqlite", "cycle/sqlite", "model", "startup"} <= sections
     names = [row["name"] for row in data["rows"]]
     for scenario in ("nothing changed", "5 new likes", "one playlist changed", "first sync"):
         assert any(name.startswith(scenario) for name in names), scenario
     for row in data["rows"]:
         assert {"target", "measured", "baseline", "ratio", "status", "unit"} <= set(row)
         assert row["status"] in {"met", "MISSED", "info", "n/a"}
+    assert data["missed"] == [], "a quick run shows a target it cannot be held to"
     calls = next(r for r in data["rows"] if r["name"] == "nothing changed: calls / minimum")
     assert calls["details"]["minimum"] >= 1
     assert calls["details"]["measured_by_route"]
+    first = next(
+        r for r in data["rows"] if r["name"] == "first sync, large library: calls / minimum"
+    )
+    assert first["target"] is None and first["note"].startswith("no target in a quick run")
+    help_cpu = next(r for r in data["rows"] if r["name"] == "`bachbot --help`: CPU time")
+    assert help_cpu["baseline"] and help_cpu["ratio"]
+
+
+def test_default_results_folder_is_the_checkout_never_an_installed_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import __main__ as bench_main
+
+    assert default_out_dir() == Path(bench_main.__file__).resolve().parent  # a checkout
+    installed = tmp_path / "lib" / "python3.11" / "site-packages" / "bench" / "__main__.py"
+    installed.parent.mkdir(parents=True)
+    monkeypatch.setattr(bench_main, "__file__", str(installed))
+    monkeypatch.chdir(tmp_path)
+    assert default_out_dir() == tmp_path / "bench-results"
 
 
 def test_short_soak_keeps_its_invariants(tmp_path: Path) -> None:

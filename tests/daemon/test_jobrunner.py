@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.jobrunner import run_job
-from service.spotify.errors import SpotifyAuthRevoked, SpotifyRateLimited, SpotifyUnavailable
+from service.spotify.errors import (
+    SpotifyAuthRevoked,
+    SpotifyNotAuthenticated,
+    SpotifyRateLimited,
+    SpotifyUnavailable,
+)
 from service.store.models import JobRun, Track
 from service.store.state import delete_state, get_state
 
@@ -121,3 +128,25 @@ def test_runs_left_running_by_a_killed_process_are_closed_at_start(
     assert _runs(sessions, "sync") == [
         ("failed", "interrupted: bachbot stopped before the run finished; its work was undone")
     ]
+
+
+@pytest.mark.parametrize(
+    ("log_failures", "lines"), [(True, 1), (False, 0)], ids=["daemon", "one-shot command"]
+)
+def test_a_failure_is_logged_only_where_nobody_else_reports_it(
+    sessions: sessionmaker[Session],
+    caplog: pytest.LogCaptureFixture,
+    log_failures: bool,
+    lines: int,
+) -> None:
+    """The daemon's log is the only place its failures show; a one-shot command prints
+    the outcome itself, so a log line there would say the same thing twice."""
+
+    def broken(session: Session) -> None:
+        raise SpotifyNotAuthenticated()
+
+    caplog.set_level(logging.DEBUG, logger="bachbot.jobs")
+    outcome = run_job("sync", broken, sessions=sessions, log_failures=log_failures)
+    assert outcome.status == "failed" and "bachbot auth" in (outcome.error or "")
+    shown = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(shown) == lines

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.demo import MARKER, run_demo
-from service.errors import ConfigError
+from service.errors import DataDirUnusable
 from service.settings import Settings
 
 pytestmark = pytest.mark.skipif(
@@ -61,14 +61,14 @@ def test_demo_never_deletes_what_it_did_not_create(settings: Settings, tmp_path:
     folder.mkdir()
     (folder / "notes.txt").write_text("my notes")
     (folder / "bachbot.db").write_bytes(b"my real database")
-    with pytest.raises(ConfigError, match="did not create; nothing was changed"):
+    with pytest.raises(DataDirUnusable, match="did not create; nothing was changed"):
         run_demo(settings, cycles=1, data_dir=folder)
     assert (folder / "notes.txt").read_text() == "my notes"
     assert (folder / "bachbot.db").read_bytes() == b"my real database"
     assert sorted(p.name for p in folder.iterdir()) == ["bachbot.db", "notes.txt"]
     a_file = tmp_path / "file"
     a_file.write_text("x")
-    with pytest.raises(ConfigError, match="is a file"):
+    with pytest.raises(DataDirUnusable, match="is a file"):
         run_demo(settings, cycles=1, data_dir=a_file)
     assert a_file.read_text() == "x"
 

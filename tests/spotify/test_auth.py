@@ -188,3 +188,47 @@ def test_bachbot_auth_callback(
     assert printed[-1] in out
     assert "Connected to Spotify as The Listener" in out
     assert DbTokenStore(sessions).get_cached_token() is not None
+
+
+@pytest.mark.parametrize(
+    ("pasted", "complaint"),
+    [
+        ("yes", "is not a URL"),
+        ("", "is not a URL"),
+        ("127.0.0.1:8888/callback?code=x", "is not a URL"),
+        ("https://accounts.spotify.com/authorize?client_id=x", "is not the redirect URL"),
+        ("http://127.0.0.1:8888/elsewhere?code=x", "is not the redirect URL"),
+    ],
+)
+def test_pasting_something_else_than_the_redirect_url_says_so(
+    auth_settings: Settings, store: DbTokenStore, pasted: str, complaint: str
+) -> None:
+    flow = AuthFlow(auth_settings, store)
+    with pytest.raises(AuthFailed, match=complaint) as refused:
+        flow.check_pasted(pasted)
+    assert "state mismatch" not in str(refused.value)
+    assert auth_settings.spotify_redirect_uri in str(refused.value)
+
+
+def test_the_redirect_url_passes_the_paste_check(
+    auth_settings: Settings, store: DbTokenStore
+) -> None:
+    flow = AuthFlow(auth_settings, store)
+    landed = f"  {auth_settings.spotify_redirect_uri}?code=abc&state={flow.state}\n"
+    assert flow.check_pasted(landed) == landed.strip()
+
+
+def test_auth_paste_of_a_non_url_is_one_line_saying_so(
+    cli: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("I agreed\n"))
+    code, out, err = cli("auth", "--paste")
+    assert code == 1
+    assert "Open this URL in a browser" in out
+    assert err.strip().splitlines() == [
+        "bachbot: what was pasted is not a URL (no http:// or https:// address); paste the "
+        "whole address from the browser's address bar after you agreed (it starts with "
+        "http://127.0.0.1:8888/callback?code=)"
+    ]

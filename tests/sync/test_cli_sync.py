@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.spotify_sim import SpotifySim
-from service.store.models import Rating
+from service.store.models import Rating, Track
 from service.store.ratings import effective_ratings
 from service.store.tokens import DbTokenStore
 from tests.sync.conftest import CURATOR, LISTENER, T0, Library
@@ -68,7 +68,26 @@ def test_sync_without_a_token_says_to_run_auth(cli: Cli, spotify_sim: SpotifySim
         },
     )
     assert code == 1
-    assert "bachbot auth" in err
+    assert err.strip().splitlines() == [
+        "bachbot: sync failed: no Spotify account is connected yet (no token is stored); "
+        "run `bachbot auth` to connect yours"
+    ]
+
+
+def test_rating_a_known_track_needs_no_spotify_app(
+    cli: Cli, library: Library, session: Session
+) -> None:
+    track = library.bach_track("Aria, BWV 988")
+    session.add(Track(id=track, name="Aria, BWV 988", is_bach=True))
+    session.commit()
+
+    code, out, err = cli(
+        "rate", track, "8", env={"BACHBOT_SPOTIFY_CLIENT_ID": "", "SPOTIPY_CLIENT_ID": ""}
+    )
+
+    assert code == 0, err
+    assert out.strip() == 'rated "Aria, BWV 988" 8/10'
+    assert effective_ratings(session=session)[track] == 8
 
 
 def test_rate_by_link(sim_cli: Cli, library: Library, session: Session) -> None:
@@ -83,7 +102,7 @@ def test_rate_by_link(sim_cli: Cli, library: Library, session: Session) -> None:
 
 def test_rate_out_of_range_is_one_clear_line(sim_cli: Cli, library: Library) -> None:
     code, _, err = sim_cli("rate", library.bach_track(), "11")
-    assert code == 1
+    assert code == 2  # a bad argument: usage
     assert err.strip() == "bachbot: cannot rate: rating 11 is out of range: ratings go from 1 to 10"
 
 
@@ -97,7 +116,7 @@ def test_import_ratings_shows_progress_and_summary(
     code, out, err = sim_cli("import-ratings", str(path))
 
     assert code == 0, err
-    assert "fetched 3/3 unknown tracks" in err
+    assert err.strip() == "fetching 3 track(s) new to bachbot from Spotify ..."
     assert f"imported 3 rating(s) from {path}" in out
     assert all(effective_ratings(session=session)[t] == 7 for t in tracks)
 

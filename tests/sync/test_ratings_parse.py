@@ -115,3 +115,35 @@ def test_csv_lists_every_bad_line_and_nothing_is_returned() -> None:
 def test_csv_with_only_a_header_is_rejected() -> None:
     with pytest.raises(ImportRejected, match="no ratings found"):
         parse_ratings_csv("track,rating\n")
+
+
+A, B = "4uLU6hMCjMI75M1A2tKUQC", "0eGsygTp906u18L0Oimnem"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"{A},8\n{B},3\n", [(A, 8), (B, 3)]),
+        (f"track;rating\n{A};8\n{B};3\n", [(A, 8), (B, 3)]),
+        (f"track\trating\n{A}\t8\n{B}\t3\n", [(A, 8), (B, 3)]),
+        (f'{A},8,"Partita; Sarabande"\n{B},3,"Aria; da capo"\n', [(A, 8), (B, 3)]),
+        (f"spotify:track:{A};8;Aria, BWV 988\n", [(A, 8)]),
+    ],
+    ids=["comma", "semicolon", "tab", "comma, titles with semicolons", "semicolon, commas"],
+)
+def test_columns_may_be_separated_by_comma_semicolon_or_tab(
+    text: str, expected: list[tuple[str, int]]
+) -> None:
+    assert [(ln.track_id, ln.value) for ln in parse_ratings_csv(text)] == expected
+
+
+def test_a_semicolon_file_with_decimal_commas_names_the_rating_not_the_columns() -> None:
+    with pytest.raises(ImportRejected) as caught:
+        parse_ratings_csv(f"{A};7,5\n")
+    assert caught.value.errors == ["line 1: rating '7,5' is not a number"]
+
+
+def test_an_unknown_separator_is_named_in_the_error() -> None:
+    with pytest.raises(ImportRejected) as caught:
+        parse_ratings_csv(f"{A}|8\n{B}|3\n")
+    assert "separated by a comma, semicolon or tab" in str(caught.value)
