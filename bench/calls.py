@@ -50,10 +50,10 @@ from service.spotify.errors import SpotifyRestricted
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SimState, SpotifySim
 from service.spotify_sim.state import make_id
+from service.store.app_state import BOT_PLAYLIST
 from service.store.db import open_database, session_factory, transaction
 from service.store.models import Playlist, Track
 from service.store.ratings import add_rating, liked_track_ids
-from service.store.state import get_state
 from service.store.tokens import DbTokenStore
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -65,7 +65,6 @@ CATALOGUE_ROUTES = frozenset(
 NOT_SPOTIFY_PREFIXES = ("reccobeats ", "POST /api/token", "GET /authorize")
 WRITE_ROUTES = ("PUT /playlists/{id}/items", "POST /playlists/{id}/items")
 CURATOR = "curator"
-BOT_KEY = "publish.playlist_id"
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,7 @@ def minimum_reads(sim: SpotifySim, session: Session) -> Counter[str]:
     """The reads a sync needs in the present state (see the module docstring)."""
     state = sim.state
     user = state.users[LISTENER]
-    bot = get_state(session=session, key=BOT_KEY)
+    bot = BOT_PLAYLIST.get(session)
     need: Counter[str] = Counter()
     with state.lock:
         listed = [p for p in user.followed_playlists if p in state.playlists]
@@ -237,7 +236,7 @@ class World:
 
     def bot_items(self) -> list[str] | None:
         with self.sessions() as session:
-            bot = get_state(session=session, key=BOT_KEY)
+            bot = BOT_PLAYLIST.get(session)
         if not isinstance(bot, str) or bot not in self.sim.state.playlists:
             return None
         return self.sim.state.playlist_track_ids(bot)

@@ -41,16 +41,16 @@ from bench.world import (
     sim_settings,
 )
 from models.catalogue_demo import BACH_ID, DemoCatalogue, generate_catalogue
-from service.cycle import TRAIN_MARK_KEY, Cycle
+from service.cycle import Cycle
 from service.settings import Settings
 from service.spotify.auth import SCOPE
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SimState, SpotifySim
 from service.spotify_sim.state import make_id
+from service.store.app_state import TRAIN_MARK
 from service.store.db import open_database, session_factory, transaction
 from service.store.models import Feature, ModelVersion, Rating, Track
 from service.store.ratings import add_rating
-from service.store.state import set_state
 from service.store.tokens import DbTokenStore
 
 SIZES = (1_000, 10_000, 50_000)
@@ -187,7 +187,7 @@ def populate(session: Session, template: Template, *, size: int, rated: int, see
         [{**template.model, "promoted": True, "created_at": when, "promoted_at": when}],
     )
     newest = session.scalar(select(func.max(Rating.id))) or 0
-    set_state(session=session, key=TRAIN_MARK_KEY, value=newest)
+    TRAIN_MARK.put(session, newest)
 
 
 def measure_size(

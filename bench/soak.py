@@ -45,10 +45,10 @@ from service.demo_listener import HiddenTaste, react
 from service.spotify.auth import SCOPE
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import Fault, SpotifySim
+from service.store.app_state import BOT_PLAYLIST
 from service.store.db import open_database, session_factory, transaction
 from service.store.models import JobRun, Rating, Track
 from service.store.ratings import add_rating, liked_track_ids
-from service.store.state import get_state
 from service.store.tokens import DbTokenStore
 
 FAULTS: dict[str, tuple[Fault, int]] = {
@@ -79,7 +79,6 @@ ROUTES = (
 )
 CLEAN_TAIL = 6
 """Fault-free cycles at the end: longer than the longest pause (2 h = 4 cycles)."""
-BOT_KEY = "publish.playlist_id"
 
 
 @dataclass
@@ -257,7 +256,7 @@ def _listen(
 ) -> None:  # fmt: skip
     """The listener's half hour: react to the playlist, sometimes rate or curate by hand."""
     with sessions() as session:
-        bot = get_state(session=session, key=BOT_KEY)
+        bot = BOT_PLAYLIST.get(session)
     published = sim.state.playlist_track_ids(bot) if isinstance(bot, str) and (
         bot in sim.state.playlists
     ) else []  # fmt: skip

@@ -8,9 +8,11 @@ Degrading, not failing: a provider that errors is skipped for this cycle and
 the others still run.  The exception is Spotify's rate limit, which is per
 app: it ends the job so the job runner pauses every Spotify job until the
 time Spotify named.  ``spotify_audio``'s first 403 is permanent for this app
-(Spotify closed audio-features to apps created after Nov 2024): it is stored as
-``provider.spotify_audio.unavailable`` and the provider is not built again.
-Each provider's failure is logged once when it starts and once when it ends.
+(Spotify closed audio-features to apps created after Nov 2024): it is stored
+(:func:`service.store.app_state.provider_unavailable`) and the provider is not
+built again.  Each provider's failure is logged once when it starts and once
+when it ends (:func:`service.store.app_state.note_failure` / ``note_recovery``,
+the same tracking the job runner uses).
 """
 
 from __future__ import annotations
@@ -29,20 +31,21 @@ from models.features.reccobeats import ReccoBeatsProvider
 from models.features.spotify_audio import AudioSource, SpotifyAudioProvider
 from service.settings import Settings
 from service.spotify.errors import SpotifyError, SpotifyRateLimited, SpotifyRestricted
+from service.store.app_state import (
+    Unavailable,
+    note_failure,
+    note_recovery,
+    provider_failing,
+    provider_unavailable,
+)
 from service.store.features import save_features, tracks_for_features, tracks_missing_features
 from service.store.models import utcnow
-from service.store.state import delete_state, get_state, set_state
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE_KEY = "provider.spotify_audio.unavailable"
 CHUNK: dict[str, int] = {"spotify_audio": 100, "reccobeats": 200, "metadata": 500}
 PER_CYCLE: dict[str, int | None] = {"spotify_audio": 500, "reccobeats": 4000, "metadata": None}
 """Most tracks a provider is asked about per run (audio-analysis costs one call per track)."""
-
-
-def failing_key(provider: str) -> str:
-    return f"provider.{provider}.failing"
 
 
 @dataclass
@@ -68,23 +71,6 @@ class FeaturesReport:
         return counts
 
 
-def provider_status(*, session: Session, settings: Settings) -> dict[str, str]:
-    """One line per provider for ``bachbot status`` and the status page."""
-    unavailable = get_state(session=session, key=UNAVAILABLE_KEY)
-    audio = (
-        f"unavailable for this app since {unavailable.get('since', '?')} (Spotify answered 403)"
-        if isinstance(unavailable, dict)
-        else "on"
-    )
-    recco = "on (sends Spotify track ids to ReccoBeats)" if settings.reccobeats_enabled else "off"
-    status = {"spotify_audio": audio, "reccobeats": recco, "metadata": "on"}
-    for name in status:
-        failing = get_state(session=session, key=failing_key(name))
-        if failing:
-            status[name] += f"; failing: {failing}"
-    return status
-
-
 def build_providers(
     *,
     session: Session,
@@ -97,7 +83,7 @@ def build_providers(
     skipped: dict[str, str] = {}
     if spotify is None:
         skipped["spotify_audio"] = "no Spotify connection"
-    elif get_state(session=session, key=UNAVAILABLE_KEY) is not None:
+    elif provider_unavailable(SpotifyAudioProvider.name).get(session) is not None:
         skipped["spotify_audio"] = "unavailable for this app (Spotify answered 403)"
     else:
         providers.append(SpotifyAudioProvider(spotify, restricted=(SpotifyRestricted,)))
@@ -137,15 +123,13 @@ def _run_provider(*, session: Session, provider: FeatureProvider, report: Featur
 
 
 def _note_failure(*, session: Session, name: str, err: Exception) -> None:
-    if get_state(session=session, key=failing_key(name)) is None:
+    if note_failure(session, provider_failing(name), str(err)).failures == 1:
         log.warning("feature provider %s started failing: %s", name, err)
-    set_state(session=session, key=failing_key(name), value=str(err))
 
 
 def _note_success(*, session: Session, name: str) -> None:
-    if get_state(session=session, key=failing_key(name)) is not None:
+    if note_recovery(session, provider_failing(name)):
         log.info("feature provider %s recovered", name)
-        delete_state(session=session, key=failing_key(name))
 
 
 def compute_features(
@@ -183,10 +167,8 @@ def _run_one(*, session: Session, provider: FeatureProvider, report: FeaturesRep
         session.rollback()
         if provider.name == SpotifyAudioProvider.name and err.status == 403:
             log.warning("%s", err)
-            set_state(
-                session=session,
-                key=UNAVAILABLE_KEY,
-                value={"since": utcnow().isoformat(timespec="seconds"), "reason": str(err)},
+            provider_unavailable(provider.name).put(
+                session, Unavailable(since=utcnow().isoformat(timespec="seconds"), reason=str(err))
             )
             session.commit()
             report.skipped[provider.name] = "unavailable for this app (Spotify answered 403)"

@@ -44,6 +44,12 @@ from jobs.ratings import record_removals
 from service.settings import Settings
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import PlaylistInfo, PlaylistItem, User
+from service.store.app_state import (
+    BOT_PLAYLIST,
+    PENDING_PUBLICATION,
+    PLAYLIST_RECREATED,
+    PendingPublication,
+)
 from service.store.model_versions import promoted_model
 from service.store.models import (
     ModelVersion,
@@ -54,13 +60,8 @@ from service.store.models import (
     utcnow,
 )
 from service.store.ratings import liked_track_ids, rated_track_ids
-from service.store.state import delete_state, get_state, set_state
 
 log = logging.getLogger(__name__)
-
-PLAYLIST_KEY = "publish.playlist_id"
-PENDING_KEY = "publish.pending"
-RECREATED_NOTE = "note.playlist_recreated"
 
 
 class PlaylistWriter(Protocol):
@@ -115,7 +116,7 @@ def _create(
         public=settings.playlist_public,
         description=describe(built_at=_stamp(now), model_version=None, count=0),
     )
-    set_state(session=session, key=PLAYLIST_KEY, value=playlist.id)
+    BOT_PLAYLIST.put(session, playlist.id)
     session.commit()
     log.info("created playlist %r (%s)", settings.playlist_name, playlist.id)
     return playlist
@@ -127,7 +128,7 @@ def _find_or_create(
     me = spotify.me()
     for playlist in spotify.my_playlists():
         if playlist.owner_id == me.id and (playlist.description or "").startswith(PLAYLIST_MARKER):
-            set_state(session=session, key=PLAYLIST_KEY, value=playlist.id)
+            BOT_PLAYLIST.put(session, playlist.id)
             session.commit()
             log.info("adopted existing playlist %r (%s)", playlist.name, playlist.id)
             return playlist, False
@@ -214,8 +215,8 @@ def publish_playlist(
     """
     now = now or utcnow()
     report = PublishReport()
-    playlist_id = get_state(session=session, key=PLAYLIST_KEY)
-    pending = get_state(session=session, key=PENDING_KEY)
+    playlist_id = BOT_PLAYLIST.get(session)
+    pending = PENDING_PUBLICATION.get(session)
     snapshot: str | None
     if playlist_id is None:
         # Found or made just now: its snapshot is known, and a listing taken
@@ -232,14 +233,12 @@ def publish_playlist(
         log.warning("playlist %s is gone (deleted by the user?); creating it again", playlist_id)
         created = _create(session=session, spotify=spotify, settings=settings, now=now)
         playlist_id, snapshot = created.id, created.snapshot_id
-        set_state(
-            session=session,
-            key=RECREATED_NOTE,
-            value=f'"{settings.playlist_name}" was deleted on Spotify and recreated on '
-            f"{_stamp(now)}",
+        PLAYLIST_RECREATED.put(
+            session,
+            f'"{settings.playlist_name}" was deleted on Spotify and recreated on {_stamp(now)}',
         )
         report.recreated, pending = True, None
-        delete_state(session=session, key=PENDING_KEY)
+        PENDING_PUBLICATION.clear(session)
     report.playlist_id = playlist_id
 
     last = _last_publication(session=session, playlist_id=playlist_id)
@@ -259,9 +258,7 @@ def publish_playlist(
         # retrain): leave the playlist as the listener last saw it.
         planned = current
     if needs_rewrite(planned=planned, current=current):
-        set_state(
-            session=session, key=PENDING_KEY, value={"playlist_id": playlist_id, "tracks": planned}
-        )
+        PENDING_PUBLICATION.put(session, PendingPublication(playlist_id, tuple(planned)))
         session.commit()
         spotify.update_playlist_details(
             playlist_id,
@@ -290,5 +287,5 @@ def publish_playlist(
                 created_at=now,
             )
         )
-    delete_state(session=session, key=PENDING_KEY)
+    PENDING_PUBLICATION.clear(session)
     return report

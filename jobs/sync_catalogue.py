@@ -27,11 +27,10 @@ from sqlalchemy import func, select
 from jobs.sync_context import CallBudget, SyncContext
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import AlbumRef, Page, TrackInfo
+from service.store.app_state import SAVED_ALBUMS
 from service.store.models import Album, CatalogueCursor
-from service.store.state import get_state, set_state
 from service.store.tracks import unread_albums, upsert_album
 
-SAVED_ALBUMS_KEY = "sync.saved_albums"
 MARK_SIZE = 5
 ALBUM_TRACKS_PER_CALL = 50
 
@@ -90,7 +89,7 @@ def sync_catalogue(ctx: SyncContext) -> CatalogueReport:
         or 0
     )
     cursors = [ctx.session.get(CatalogueCursor, walk.key) for walk in walks]
-    saved = get_state(session=ctx.session, key=SAVED_ALBUMS_KEY) or {}
+    saved = SAVED_ALBUMS.get(ctx.session) or {}
     report.walk_finished = (
         report.albums_pending == 0
         and bool(saved.get("done"))
@@ -180,8 +179,7 @@ def _add_hits(
 def _saved_albums(ctx: SyncContext, budget: CallBudget, report: CatalogueReport) -> None:
     """The user's saved albums, newest first: all once, then only those above the mark."""
     state: dict[str, Any] = dict(
-        get_state(session=ctx.session, key=SAVED_ALBUMS_KEY)
-        or {"done": False, "offset": 0, "mark": [], "next_mark": []}
+        SAVED_ALBUMS.get(ctx.session) or {"done": False, "offset": 0, "mark": [], "next_mark": []}
     )
     checked = state.get("checked_at")
     refresh = timedelta(hours=ctx.settings.catalogue_refresh_hours)
@@ -215,7 +213,7 @@ def _saved_albums(ctx: SyncContext, budget: CallBudget, report: CatalogueReport)
             state["next_mark"] = new_mark
     if state["done"]:
         state["checked_at"] = ctx.now.isoformat()
-    set_state(session=ctx.session, key=SAVED_ALBUMS_KEY, value=state)
+    SAVED_ALBUMS.put(ctx.session, state)
 
 
 def _read_pending(ctx: SyncContext, budget: CallBudget, report: CatalogueReport) -> None:

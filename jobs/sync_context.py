@@ -18,11 +18,10 @@ from models.bach import BachRules, title_metadata
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.spotify.types import AlbumRef, TrackInfo
+from service.store.app_state import BOT_PLAYLIST
 from service.store.models import utcnow
-from service.store.state import get_state
 from service.store.tracks import upsert_track
 
-BOT_PLAYLIST_KEY = "publish.playlist_id"
 """AppState key where the publish job keeps the id of "Predicted favourites"."""
 
 
@@ -67,8 +66,7 @@ class SyncContext:
 
     @property
     def bot_playlist_id(self) -> str | None:
-        value = get_state(session=self.session, key=BOT_PLAYLIST_KEY)
-        return str(value) if value else None
+        return BOT_PLAYLIST.get(self.session)
 
     def keep_track(self, info: TrackInfo, *, source: str, album: AlbumRef | None = None) -> bool:
         """Store ``info`` if it is Bach; True when it is stored."""

@@ -25,11 +25,8 @@ from datetime import datetime, timedelta
 
 from jobs.sync_context import SyncContext
 from service.spotify.types import SavedTrack
+from service.store.app_state import LIKES_FULL_PASS_AT, LIKES_MARK
 from service.store.ratings import add_rating, liked_track_ids, retract_like
-from service.store.state import get_state, set_state
-
-MARK_KEY = "sync.likes.mark"
-FULL_PASS_KEY = "sync.likes.full_pass_at"
 
 
 @dataclass(frozen=True)
@@ -81,10 +78,10 @@ def sync_likes(ctx: SyncContext) -> LikesReport:
     """New likes become ratings; on a full pass, vanished likes are retracted."""
     session = ctx.session
     report = LikesReport()
-    mark = LikeMark.from_state(get_state(session=session, key=MARK_KEY))
-    last_full = get_state(session=session, key=FULL_PASS_KEY)
+    mark = LikeMark.from_state(LIKES_MARK.get(session))
+    last_full = LIKES_FULL_PASS_AT.get(session)
     report.full_pass = full_pass_due(
-        None if last_full is None else datetime.fromisoformat(last_full),
+        last_full,
         ctx.now,
         timedelta(hours=ctx.settings.full_likes_pass_hours),
     )
@@ -114,8 +111,8 @@ def sync_likes(ctx: SyncContext) -> LikesReport:
         for track_id in sorted(standing - liked_now):
             if retract_like(session=session, track_id=track_id, created_at=ctx.now):
                 report.retracted_likes += 1
-        set_state(session=session, key=FULL_PASS_KEY, value=ctx.now.isoformat())
+        LIKES_FULL_PASS_AT.put(session, ctx.now)
     if seen:
         newest = LikeMark(seen[0].added_at, seen[0].track.id)
-        set_state(session=session, key=MARK_KEY, value=newest.to_state())
+        LIKES_MARK.put(session, newest.to_state())
     return report

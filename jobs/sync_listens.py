@@ -11,15 +11,13 @@ Optionally (``exposure_negative``, off by default) a published track heard
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from jobs.ratings import record_exposures
 from jobs.sync_context import SyncContext
 from service.spotify.errors import SpotifyRestricted
+from service.store.app_state import TOP_TRACKS_AT
 from service.store.listens import add_listen
-from service.store.state import get_state, set_state
-
-TOP_TRACKS_KEY = "sync.top_tracks_at"
 
 
 @dataclass
@@ -52,9 +50,9 @@ def sync_listens(ctx: SyncContext) -> ListensReport:
                 played_at=play.played_at,
                 source="recent",
             )
-    last = get_state(session=ctx.session, key=TOP_TRACKS_KEY)
+    last = TOP_TRACKS_AT.get(ctx.session)
     every = timedelta(hours=ctx.settings.top_tracks_hours)
-    if last is None or ctx.now - datetime.fromisoformat(last) >= every:
+    if last is None or ctx.now - last >= every:
         _top_tracks(ctx, report)
     if ctx.settings.exposure_negative:
         report.exposure_ratings = len(
@@ -65,7 +63,7 @@ def sync_listens(ctx: SyncContext) -> ListensReport:
 
 def _top_tracks(ctx: SyncContext, report: ListensReport) -> None:
     """Read top tracks; a refusal also counts as checked, so it is not asked every cycle."""
-    set_state(session=ctx.session, key=TOP_TRACKS_KEY, value=ctx.now.isoformat())
+    TOP_TRACKS_AT.put(ctx.session, ctx.now)
     try:
         top = ctx.spotify.top_tracks()
     except SpotifyRestricted as err:

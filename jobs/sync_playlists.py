@@ -19,6 +19,7 @@ from enum import StrEnum
 from jobs.sync_context import SyncContext
 from service.spotify.errors import SpotifyNotFound, SpotifyRestricted
 from service.spotify.types import PlaylistInfo
+from service.store.app_state import OTHERS_PLAYLISTS_REFUSED_AT, USER_ID
 from service.store.models import Playlist
 from service.store.playlists import (
     StoredItem,
@@ -28,10 +29,7 @@ from service.store.playlists import (
     unreadable_playlists,
     upsert_playlist,
 )
-from service.store.state import get_state, set_state
 
-USER_ID_KEY = "sync.user_id"
-OTHERS_REFUSED_KEY = "sync.others_playlists_refused_at"
 """When Spotify last refused this app the items of someone else's playlist: the
 2026 rule holds for every such playlist, so the others are not asked until the
 next re-check (an app with pre-2024 quota is never refused and always reads)."""
@@ -108,9 +106,9 @@ class PlaylistsReport:
 
 
 def _others_refused_recently(ctx: SyncContext) -> bool:
-    refused = get_state(session=ctx.session, key=OTHERS_REFUSED_KEY)
+    refused = OTHERS_PLAYLISTS_REFUSED_AT.get(ctx.session)
     recheck = timedelta(hours=ctx.settings.unreadable_recheck_hours)
-    return refused is not None and ctx.now - datetime.fromisoformat(refused) < recheck
+    return refused is not None and ctx.now - refused < recheck
 
 
 def _unreadable(
@@ -124,11 +122,11 @@ def _unreadable(
 
 def current_user_id(ctx: SyncContext) -> str:
     """The account's id, asked once and then remembered (it decides "owned")."""
-    cached = get_state(session=ctx.session, key=USER_ID_KEY)
+    cached = USER_ID.get(ctx.session)
     if cached:
         return str(cached)
     user_id = ctx.spotify.me().id
-    set_state(session=ctx.session, key=USER_ID_KEY, value=user_id)
+    USER_ID.put(ctx.session, user_id)
     return user_id
 
 
@@ -179,7 +177,7 @@ def _read(ctx: SyncContext, info: PlaylistInfo, row: Playlist, report: Playlists
         items = ctx.spotify.playlist_items(info.id, name=info.name)
     except SpotifyRestricted:
         if someone_elses:
-            set_state(session=ctx.session, key=OTHERS_REFUSED_KEY, value=ctx.now.isoformat())
+            OTHERS_PLAYLISTS_REFUSED_AT.put(ctx.session, ctx.now)
         _unreadable(ctx, info, row, report)
         return
     except SpotifyNotFound:

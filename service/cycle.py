@@ -27,14 +27,13 @@ from jobs.train import train_and_register
 from service.jobrunner import JobOutcome, run_job, spotify_paused
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
+from service.store.app_state import TRAIN_MARK
 from service.store.db import session_factory
 from service.store.models import ModelVersion, Rating, utcnow
-from service.store.state import get_state, set_state
 from service.store.tokens import DbTokenStore
 
 log = logging.getLogger("bachbot.cycle")
 
-TRAIN_MARK_KEY = "train.rating_mark"
 """The newest rating id the last training saw."""
 
 
@@ -111,7 +110,7 @@ class Cycle:
             model_at = session.scalar(select(func.max(ModelVersion.created_at)))
             newest = session.scalar(select(func.max(Rating.id))) or 0
             total = session.scalar(select(func.count()).select_from(Rating)) or 0
-            mark = int(get_state(session=session, key=TRAIN_MARK_KEY, default=0) or 0)
+            mark = TRAIN_MARK.get(session) or 0
             since = (
                 session.scalar(select(func.count()).select_from(Rating).where(Rating.id > mark))
                 or 0
@@ -168,7 +167,7 @@ class Cycle:
                 report = train_and_register(
                     session=session, settings=settings, fast=self.train_fast
                 )
-                set_state(session=session, key=TRAIN_MARK_KEY, value=newest)
+                TRAIN_MARK.put(session, newest)
                 return report
 
             step("train", train, uses_spotify=False)

@@ -21,10 +21,8 @@ the demo's own, a folder holding anything else is refused untouched, and
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -39,18 +37,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from jobs.report import write_report
 from models.catalogue_demo import BACH_ID, DemoCatalogue, DemoTrack, generate_catalogue
 from service.cycle import Cycle
-from service.datadir import check_data_dir
+from service.demo_folders import new_run_dir
 from service.demo_listener import HiddenTaste, react, share_loved
-from service.errors import DataDirUnusable
 from service.settings import Settings
 from service.spotify.auth import SCOPE
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SimState, SpotifySim
+from service.store.app_state import BOT_PLAYLIST
 from service.store.db import open_database, session_factory, transaction
 from service.store.model_versions import promoted_model
 from service.store.models import ModelVersion, Prediction, Track
 from service.store.ratings import add_rating, effective_ratings
-from service.store.state import get_state
 from service.store.tokens import DbTokenStore
 
 log = logging.getLogger(__name__)
@@ -58,10 +55,6 @@ log = logging.getLogger(__name__)
 LISTENER = "listener"
 CURATOR = "curator"
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-
-
-MARKER = ".bachbot-demo"
-"""Marks a folder the demo created; nothing without it is ever deleted."""
 
 
 @dataclass
@@ -175,8 +168,9 @@ def run_demo(
     catalogue = generate_catalogue(n_albums=n_albums, seed=seed, segments_per_track=2)
     tracks = {t.id: t for t in catalogue.tracks}
     taste = HiddenTaste.for_catalogue(catalogue, seed=seed)
-    source = "--data-dir" if data_dir is not None else "BACHBOT_DATA_DIR"
-    target = new_run_dir(data_dir or base.data_dir / "demo", fresh=fresh, source=source)
+    target = new_run_dir(
+        data_dir or base.data_dir / "demo", fresh=fresh, given=data_dir is not None
+    )
     result = DemoResult(seed=seed, data_dir=str(target), catalogue_tracks=len(tracks))
     progress(
         f"local Spotify with {len(tracks)} generated recordings, behaving as Spotify does for "
@@ -260,8 +254,7 @@ def _rate_by_hand(
 
 def _bot_playlist(sessions: sessionmaker[Session]) -> str | None:
     with sessions() as session:
-        value = get_state(session=session, key="publish.playlist_id")
-    return value if isinstance(value, str) else None
+        return BOT_PLAYLIST.get(session)
 
 
 def _published(sessions: sessionmaker[Session], sim: SpotifySim) -> list[str]:
@@ -357,66 +350,6 @@ def _playlist_listing(
                 }
             )
     return rows
-
-
-def _is_demo_run(path: Path) -> bool:
-    return (
-        path.is_dir()
-        and re.fullmatch(r"run-\d+", path.name) is not None
-        and (path / MARKER).exists()
-    )
-
-
-DEMO_FILES = ("bachbot.db", "bachbot.db-wal", "bachbot.db-shm", "report.html", MARKER)
-
-
-def _remove_run(run: Path) -> None:
-    """Delete what a demo run wrote, and the folder if nothing else is left in it."""
-    models = run / "models"
-    if models.is_dir():
-        for path in models.iterdir():
-            if path.suffix in {".joblib", ".json"} and path.is_file():
-                path.unlink()
-        with contextlib.suppress(OSError):
-            models.rmdir()
-    for name in DEMO_FILES:
-        (run / name).unlink(missing_ok=True)
-    try:
-        run.rmdir()
-    except OSError:
-        log.warning("kept %s: it holds files the demo did not create", run)
-
-
-def new_run_dir(root: Path, *, fresh: bool, source: str = "--data-dir") -> Path:
-    """A new, empty ``run-N`` folder under the demo folder ``root`` (made if needed).
-
-    Refuses (untouched, one line, exit 2) a ``root`` that is a file, that this
-    user cannot write, or that holds anything the demo did not create; ``fresh``
-    first removes earlier demo runs, and only the files they wrote.
-    """
-    check_data_dir(root, source=source)
-    try:
-        if root.exists() and any(root.iterdir()) and not (root / MARKER).exists():
-            raise DataDirUnusable(
-                f"{root} already holds files that `bachbot demo` did not create; nothing was "
-                "changed: give a new or empty folder with --data-dir"
-            )
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (root / MARKER).write_text("created by `bachbot demo`; run-N folders are demo runs\n")
-        if fresh:
-            for run in sorted(p for p in root.iterdir() if _is_demo_run(p)):
-                _remove_run(run)
-        taken = [p for p in root.iterdir() if re.fullmatch(r"run-\d+", p.name)]
-        number = 1 + max((int(p.name.removeprefix("run-")) for p in taken), default=0)
-        target = root / f"run-{number}"
-        target.mkdir(mode=0o700)
-        (target / MARKER).write_text("a `bachbot demo` run\n")
-    except OSError as err:
-        raise DataDirUnusable(
-            f"cannot use {root} for the demo: {err.strerror or err}; give a folder you can "
-            "write with --data-dir"
-        ) from err
-    return target
 
 
 class _SimulatedSpotifyNote(logging.Filter):

@@ -6,14 +6,14 @@ rolled back on failure, so a failed or killed job leaves nothing half-written;
 the job-run row is written in a separate transaction so the failure itself is
 never lost.
 
-Failure policy (the daemon reads it back from app_state):
+Failure policy (kept in :mod:`service.store.app_state`):
 
-* ``SpotifyRateLimited``: Spotify work pauses until ``resume_at`` (key
-  ``spotify.resume_at``); nothing is retried before then.
+* ``SpotifyRateLimited``: Spotify work pauses until ``resume_at``
+  (``SPOTIFY_RESUME_AT``); nothing is retried before then.
 * ``SpotifyAuthRevoked`` / ``SpotifyNotAuthenticated``: Spotify work pauses
-  until ``bachbot auth`` stores a new token (key ``auth.revoked``).
+  until ``bachbot auth`` stores a new token (``AUTH_REVOKED``).
 * anything else: the job is retried on schedule with exponential backoff
-  (key ``backoff.<job>``: consecutive failures and the next allowed time).
+  (``job_backoff(job)``: consecutive failures and the next allowed time).
 
 A failure is logged once when it starts and once when the job recovers, not
 on every tick, by callers that ask for it (``log_failures=True``: the daemon's
@@ -39,10 +39,16 @@ from service.spotify.errors import (
     SpotifyNotAuthenticated,
     SpotifyRateLimited,
 )
+from service.store.app_state import (
+    AUTH_REVOKED,
+    SPOTIFY_RESUME_AT,
+    job_backoff,
+    note_failure,
+    note_recovery,
+)
 from service.store.db import transaction
 from service.store.jobruns import finish_job_run, start_job_run
 from service.store.models import JobRun, utcnow
-from service.store.state import delete_state, get_state, set_state
 
 log = logging.getLogger("bachbot.jobs")
 
@@ -87,22 +93,23 @@ def report_counts(result: object) -> dict[str, Any]:
 def spotify_paused(*, session: Session, now: datetime | None = None) -> str | None:
     """Why Spotify work must wait right now, or None."""
     now = now or utcnow()
-    if get_state(session=session, key="auth.revoked"):
+    if AUTH_REVOKED.get(session):
         return "Spotify access was revoked or never granted: run `bachbot auth`"
-    resume_at = get_state(session=session, key="spotify.resume_at")
-    if resume_at and datetime.fromisoformat(resume_at) > now:
-        return f"Spotify asked bachbot to wait until {resume_at}"
+    resume_at = SPOTIFY_RESUME_AT.get(session)
+    if resume_at is not None and resume_at > now:
+        return f"Spotify asked bachbot to wait until {resume_at.isoformat()}"
     return None
 
 
 def backoff_wait(*, session: Session, job: str, now: datetime | None = None) -> str | None:
     """Why ``job`` is still backing off after failures, or None."""
-    state = get_state(session=session, key=f"backoff.{job}")
-    if not state:
+    failing = job_backoff(job).get(session)
+    if failing is None or failing.next_at is None:
         return None
-    next_at = datetime.fromisoformat(state["next_at"])
-    if next_at > (now or utcnow()):
-        return f"backing off after {state['failures']} failure(s) until {state['next_at']}"
+    if failing.next_at > (now or utcnow()):
+        return (
+            f"backing off after {failing.failures} failure(s) until {failing.next_at.isoformat()}"
+        )
     return None
 
 
@@ -162,9 +169,8 @@ def run_job(
     with transaction(sessions) as session:
         run = session.get_one(JobRun, run_id)
         finish_job_run(session=session, run=run, status="ok", counts=counts)
-        if get_state(session=session, key=f"backoff.{job}"):
+        if note_recovery(session, job_backoff(job)):
             log.info("job=%s recovered", job)
-            delete_state(session=session, key=f"backoff.{job}")
     log.info("job=%s status=ok %s", job, " ".join(f"{k}={v}" for k, v in counts.items()))
     return JobOutcome(job, "ok", counts, None, result)
 
@@ -178,22 +184,20 @@ def _record_failure(
             log.log(level, message, *args)
 
     if isinstance(err, SpotifyRateLimited):
-        set_state(session=session, key="spotify.resume_at", value=err.resume_at.isoformat())
+        SPOTIFY_RESUME_AT.put(session, err.resume_at)
         say(logging.WARNING, "job=%s paused: %s", job, err)
         return
     if isinstance(err, SpotifyAuthRevoked | SpotifyNotAuthenticated):
-        if not get_state(session=session, key="auth.revoked"):
+        if not AUTH_REVOKED.get(session):
             say(logging.ERROR, "job=%s stopped Spotify work: %s", job, err)
-        set_state(session=session, key="auth.revoked", value=str(err))
+        AUTH_REVOKED.put(session, str(err) or "Spotify refused the token")
         return
-    state = get_state(session=session, key=f"backoff.{job}") or {"failures": 0}
-    failures = int(state["failures"]) + 1
-    delay = min(base * 2 ** (failures - 1), MAX_BACKOFF)
-    set_state(
-        session=session,
-        key=f"backoff.{job}",
-        value={"failures": failures, "next_at": (now + delay).isoformat(), "error": str(err)},
+    failing = note_failure(
+        session,
+        job_backoff(job),
+        str(err),
+        retry_at=lambda failures: now + min(base * 2 ** (failures - 1), MAX_BACKOFF),
     )
-    if failures == 1:
+    if failing.failures == 1:
         kind = "Spotify" if isinstance(err, SpotifyError) else "job"
         say(logging.WARNING, "job=%s started failing (%s error): %s", job, kind, err)

@@ -18,40 +18,37 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import Settings
 from service.spotify.auth import AuthFailed, AuthFlow
+from service.store.app_state import AUTH_REVOKED, PENDING_LOGIN, PendingLogin
 from service.store.db import transaction
 from service.store.models import utcnow
-from service.store.state import delete_state, get_state, set_state
 from service.store.tokens import DbTokenStore
 
-PENDING_KEY = "auth.pending"
 PENDING_TTL = timedelta(minutes=15)
 
 
 def mark_connected(*, session: Session) -> None:
     """A new token is stored: Spotify jobs may run again."""
-    delete_state(session=session, key="auth.revoked")
+    AUTH_REVOKED.clear(session)
 
 
 def begin_pending(*, sessions: sessionmaker[Session], flow: AuthFlow) -> None:
     with transaction(sessions) as session:
-        set_state(
-            session=session,
-            key=PENDING_KEY,
-            value={"state": flow.state, "created_at": utcnow().isoformat()},
-        )
+        PENDING_LOGIN.put(session, PendingLogin(flow.state, utcnow()))
+
+
+def pending_login(*, sessions: sessionmaker[Session]) -> PendingLogin | None:
+    with sessions() as session:
+        return PENDING_LOGIN.get(session)
 
 
 def complete_pending(url: str, *, settings: Settings, sessions: sessionmaker[Session]) -> str:
     """Finish a pending login from the daemon's /callback; refuses any other state."""
-    from datetime import datetime
-
-    with sessions() as session:
-        pending = get_state(session=session, key=PENDING_KEY)
-    if not pending or utcnow() - datetime.fromisoformat(pending["created_at"]) > PENDING_TTL:
+    pending = pending_login(sessions=sessions)
+    if pending is None or utcnow() - pending.created_at > PENDING_TTL:
         raise AuthFailed("no login is in progress here; run `bachbot auth` and use its link")
-    AuthFlow(settings, DbTokenStore(sessions), state=pending["state"]).finish(url)
+    AuthFlow(settings, DbTokenStore(sessions), state=pending.state).finish(url)
     with transaction(sessions) as session:
-        delete_state(session=session, key=PENDING_KEY)
+        PENDING_LOGIN.clear(session)
         mark_connected(session=session)
     return "bachbot is connected to Spotify; you can close this tab."
 
@@ -65,10 +62,9 @@ def wait_for_completion(
     """Wait until the daemon has consumed the pending login; False on timeout."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        with sessions() as session:
-            if get_state(session=session, key=PENDING_KEY) is None:
-                return True
+        if pending_login(sessions=sessions) is None:
+            return True
         sleep(0.5)
     with transaction(sessions) as session:
-        delete_state(session=session, key=PENDING_KEY)
+        PENDING_LOGIN.clear(session)
     return False

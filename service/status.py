@@ -16,8 +16,6 @@ from typing import Literal
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from jobs.features import provider_status
-from jobs.publish import PLAYLIST_KEY, RECREATED_NOTE
 from service.job_sentences import RunRecord
 from service.jobrunner import spotify_paused
 from service.model_readout import (
@@ -28,6 +26,12 @@ from service.model_readout import (
     model_quality,
 )
 from service.settings import Settings
+from service.store.app_state import (
+    BOT_PLAYLIST,
+    PLAYLIST_RECREATED,
+    provider_failing,
+    provider_unavailable,
+)
 from service.store.auth_health import TokenHealth, token_health
 from service.store.db import hide_password
 from service.store.history import (
@@ -44,7 +48,6 @@ from service.store.model_versions import promoted_model
 from service.store.models import ALL_TABLES, JobRun, ModelVersion, Track, utcnow
 from service.store.playlists import unreadable_playlists
 from service.store.ratings import effective_ratings
-from service.store.state import get_state
 
 EARLIER_RUNS = 25
 """Runs listed under "earlier" besides the latest of each job."""
@@ -170,7 +173,7 @@ def collect_status(
         paused = spotify_paused(session=session, now=now)  # revoked, or Spotify's rate limit
         size = library_size(session=session)
         model = promoted_model(session=session)
-        recreated = get_state(session=session, key=RECREATED_NOTE)
+        recreated = PLAYLIST_RECREATED.get(session)
         snapshot = StatusSnapshot(
             now=now,
             database_url=hide_password(settings.resolved_database_url),
@@ -218,8 +221,27 @@ def _login(health: TokenHealth, paused: str | None) -> LoginView:
 
 
 def _bot_playlist_id(*, session: Session) -> str | None:
-    value = get_state(session=session, key=PLAYLIST_KEY)
-    return value if isinstance(value, str) else None
+    return BOT_PLAYLIST.get(session)
+
+
+PROVIDERS = ("spotify_audio", "reccobeats", "metadata")
+
+
+def provider_status(*, session: Session, settings: Settings) -> dict[str, str]:
+    """One line per feature provider: on, off (and why), or failing since when."""
+    unavailable = provider_unavailable("spotify_audio").get(session)
+    audio = (
+        f"unavailable for this app since {unavailable.since} (Spotify answered 403)"
+        if unavailable is not None
+        else "on"
+    )
+    recco = "on (sends Spotify track ids to ReccoBeats)" if settings.reccobeats_enabled else "off"
+    status = {"spotify_audio": audio, "reccobeats": recco, "metadata": "on"}
+    for name in PROVIDERS:
+        failing = provider_failing(name).get(session)
+        if failing is not None:
+            status[name] += f"; failing: {failing.error}"
+    return status
 
 
 def _run(row: JobRun) -> RunRecord:

@@ -30,9 +30,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run bachbot offline against a local Spotify with a simulated listener."""
         from service.cli.progress import progress_line
-        from service.demo import run_demo  # heavy imports only for this command
+        from service.demo_folders import check_demo_root
 
         settings = settings_of(ctx)
+        check_demo_root(data_dir or settings.data_dir / "demo", given=data_dir is not None)
+        from service.demo import run_demo  # heavy imports only once the folder is usable
+
         if settings.log_level == "INFO":  # the demo prints its own progress lines
             logging.getLogger().setLevel(logging.WARNING)
         # The per-cycle lines are the demo's result, so they go to stdout.

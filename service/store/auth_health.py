@@ -11,15 +11,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from service.store.app_state import AUTH_REVOKED
 from service.store.models import OAuthToken
-from service.store.state import get_state
-
-REVOKED_KEY = "auth.revoked"
-"""Set (to Spotify's refusal, as text) when Spotify refuses the token; cleared by a login.
-
-``service.jobrunner`` and ``service.login`` still spell this key out themselves;
-they should import it from here.
-"""
 
 
 @dataclass(frozen=True)
@@ -35,7 +28,7 @@ class TokenHealth:
 
 def token_health(*, session: Session, name: str = "default") -> TokenHealth:
     row = session.get(OAuthToken, name)
-    revoked = get_state(session=session, key=REVOKED_KEY)
+    revoked = AUTH_REVOKED.get(session)
     expires = None if row is None else row.token_info.get("expires_at")
     return TokenHealth(
         present=row is not None,

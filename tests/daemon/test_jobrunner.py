@@ -16,8 +16,8 @@ from service.spotify.errors import (
     SpotifyRateLimited,
     SpotifyUnavailable,
 )
+from service.store.app_state import AUTH_REVOKED, job_backoff
 from service.store.models import JobRun, Track
-from service.store.state import delete_state, get_state
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -55,14 +55,15 @@ def test_failed_job_writes_nothing_and_backs_off_then_recovers(
     clock.now += timedelta(minutes=5)
     assert run_job("sync", broken, sessions=sessions, now=clock).status == "failed"
     with sessions() as session:
-        assert get_state(session=session, key="backoff.sync")["failures"] == 2
+        backoff = job_backoff("sync").get(session)
+        assert backoff is not None and backoff.failures == 2
     clock.now += timedelta(minutes=9)
     assert run_job("sync", broken, sessions=sessions, now=clock).status == "skipped"
     clock.now += timedelta(minutes=2)
     ok = run_job("sync", lambda s: {"new_tracks": 3}, sessions=sessions, now=clock)
     assert ok.status == "ok" and ok.counts["new_tracks"] == 3
     with sessions() as session:
-        assert get_state(session=session, key="backoff.sync") is None
+        assert job_backoff("sync").get(session) is None
     assert [s for s, _ in _runs(sessions, "sync")] == [
         "failed", "skipped", "failed", "skipped", "ok",
     ]  # fmt: skip
@@ -101,7 +102,7 @@ def test_revoked_grant_pauses_spotify_until_a_new_login(sessions: sessionmaker[S
     paused = run_job("sync", lambda s: None, sessions=sessions)
     assert paused.status == "skipped" and "bachbot auth" in (paused.error or "")
     with sessions() as session:  # what `bachbot auth` does on success
-        delete_state(session=session, key="auth.revoked")
+        AUTH_REVOKED.clear(session)
         session.commit()
     assert run_job("sync", lambda s: None, sessions=sessions).status == "ok"
 

@@ -10,12 +10,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.daemon import Daemon
-from service.login import PENDING_KEY, begin_pending, complete_pending
+from service.login import begin_pending, complete_pending
 from service.settings import Settings
 from service.spotify.auth import AuthFlow
 from service.spotify_sim import SpotifySim
+from service.store.app_state import AUTH_REVOKED, PENDING_LOGIN
 from service.store.models import OAuthToken
-from service.store.state import get_state, set_state
 from service.store.tokens import DbTokenStore
 
 
@@ -49,7 +49,7 @@ def test_daemon_callback_completes_a_pending_login_and_refuses_others(
         assert stray.status_code == 400
         with sessions() as session:
             assert session.get(OAuthToken, "default") is None
-            set_state(session=session, key="auth.revoked", value="revoked earlier")
+            AUTH_REVOKED.put(session, "revoked earlier")
             session.commit()
 
         flow = AuthFlow(settings, DbTokenStore(sessions))
@@ -63,8 +63,8 @@ def test_daemon_callback_completes_a_pending_login_and_refuses_others(
         with sessions() as session:
             token = session.get(OAuthToken, "default")
             assert token is not None and token.token_info["access_token"]
-            assert get_state(session=session, key=PENDING_KEY) is None
-            assert get_state(session=session, key="auth.revoked") is None
+            assert PENDING_LOGIN.get(session) is None
+            assert AUTH_REVOKED.get(session) is None
         assert token.token_info["access_token"] not in answer.text
     finally:
         daemon.stop()

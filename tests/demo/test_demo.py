@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from service.demo import MARKER, run_demo
+from service.demo import run_demo
+from service.demo_folders import MARKER
 from service.errors import DataDirUnusable
 from service.settings import Settings
 

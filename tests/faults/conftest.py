@@ -43,9 +43,9 @@ from service.settings import Settings
 from service.spotify.auth import SCOPE
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SpotifySim
+from service.store.app_state import BOT_PLAYLIST
 from service.store.db import make_engine, session_factory
 from service.store.models import JobRun, Publication, Rating
-from service.store.state import get_state
 from service.store.tokens import DbTokenStore
 
 LISTENER = "listener"
@@ -186,7 +186,7 @@ class World:
 
     def bot_playlist_id(self) -> str | None:
         with self.sessions() as session:
-            value = get_state(session=session, key="publish.playlist_id")
+            value = BOT_PLAYLIST.get(session)
         return value if isinstance(value, str) else None
 
     def visible_bot_playlists(self) -> list[str]:

@@ -34,9 +34,9 @@ from service.demo_listener import HiddenTaste
 from service.settings import Settings
 from service.spotify.auth import SCOPE
 from service.spotify_sim import Fault, SpotifySim
+from service.store.app_state import BOT_PLAYLIST
 from service.store.db import make_engine, session_factory
 from service.store.models import JobRun, ModelVersion, Rating
-from service.store.state import get_state
 from service.store.tokens import DbTokenStore
 
 from .conftest import LISTENER, FaultTable
@@ -208,7 +208,7 @@ def _problems(
         if len(items) != len(set(items)):
             found.append(f"a track twice in {pid}")
     with sessions() as session:
-        stored = get_state(session=session, key="publish.playlist_id")
+        stored = BOT_PLAYLIST.get(session)
         promoted = session.scalars(
             select(ModelVersion).where(ModelVersion.promoted.is_(True))
         ).all()

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from service.login import mark_connected
 from service.spotify.auth import SCOPE
 from service.spotify_sim import Fault, render
+from service.store.app_state import AUTH_REVOKED, PLAYLIST_RECREATED
 from service.store.db import transaction
 from service.store.models import OAuthToken, Rating
-from service.store.state import get_state
 
 from .conftest import LISTENER, World
 from .conftest import PLAYLIST_NAME as PLAYLIST
@@ -79,7 +79,7 @@ def test_revoked_grant_pauses_spotify_jobs_until_a_new_token(
     (clean,) = world.run(1)
     world.verify("revoked grant, then bachbot auth", tries=3, before=before, clean=clean)
     with world.sessions() as session:
-        assert get_state(session=session, key="auth.revoked") is None
+        assert AUTH_REVOKED.get(session) is None
 
 
 def test_closed_audio_endpoint_403_is_remembered_and_not_asked_again(world: World) -> None:
@@ -129,7 +129,7 @@ def test_deleted_playlist_is_recreated_once(world: World, how: str, sync_fails: 
     clean = world.run(2)[-1]
     assert world.sim.calls["POST /me/playlists"] == creates + 1, "recreated more than once"
     with world.sessions() as session:
-        note = get_state(session=session, key="note.playlist_recreated")
+        note = PLAYLIST_RECREATED.get(session)
     assert note and "recreated" in note
     world.verify(f"playlist deleted by the user: {how}", tries=1, before=before, clean=clean)
 

@@ -7,12 +7,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jobs.features import UNAVAILABLE_KEY, compute_features, failing_key, provider_status
+from jobs.features import compute_features
 from models.matrix import FEATURE_SCHEMA
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SpotifySim
 from service.spotify_sim.faults import Fault
+from service.status import provider_status
+from service.store.app_state import provider_failing, provider_unavailable
 from service.store.features import (
     load_feature_rows,
     load_matrix,
@@ -20,7 +22,6 @@ from service.store.features import (
     tracks_missing_features,
 )
 from service.store.models import Feature
-from service.store.state import get_state
 from tests.features.conftest import AddTracks, pitches, timbre
 
 RECCO = "reccobeats GET /v1/audio-features"
@@ -61,7 +62,7 @@ def test_new_app_gets_403_once_then_uses_reccobeats_and_metadata(
 
     assert spotify_sim.calls[FEATURES] == 1
     assert counts == {"reccobeats": 5, "metadata": 5}
-    assert get_state(session=session, key=UNAVAILABLE_KEY) is not None
+    assert provider_unavailable("spotify_audio").get(session) is not None
     assert (
         "unavailable for this app"
         in provider_status(session=session, settings=recco_settings)["spotify_audio"]
@@ -125,13 +126,13 @@ def test_rate_limited_reccobeats_stops_for_the_cycle_and_recovers_next(
     assert report.retry_after_s == 120
     assert "reccobeats" in report.skipped and "reccobeats" not in report.stored
     assert report.stored["metadata"] == 3
-    assert get_state(session=session, key=failing_key("reccobeats")) is not None
+    assert provider_failing("reccobeats").get(session) is not None
 
     again = compute_features(
         session=session, spotify=gateway, settings=recco_settings, http_client=http_client
     )
     assert again.stored == {"reccobeats": 3}
-    assert get_state(session=session, key=failing_key("reccobeats")) is None
+    assert provider_failing("reccobeats").get(session) is None
 
 
 def test_disabled_reccobeats_is_never_called(

@@ -7,9 +7,13 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from jobs.playlist_plan import PLAYLIST_MARKER
-from jobs.publish import PENDING_KEY, PLAYLIST_KEY
+from service.store.app_state import (
+    BOT_PLAYLIST,
+    PENDING_PUBLICATION,
+    PLAYLIST_RECREATED,
+    PendingPublication,
+)
 from service.store.models import Publication, Rating
-from service.store.state import get_state, set_state
 from tests.plugins.spotify_fixtures import LISTENER
 from tests.publish.conftest import Scored
 
@@ -89,7 +93,7 @@ def test_deleted_playlist_is_recreated_once_and_noted(scored_factory: Factory) -
     ]  # fmt: skip
     assert listed == [report.playlist_id]
     with scored.sessions() as session:
-        assert "recreated" in get_state(session=session, key="note.playlist_recreated")
+        assert "recreated" in (PLAYLIST_RECREATED.get(session) or "")
 
 
 def test_playlist_created_before_a_crash_is_adopted_not_duplicated(
@@ -98,9 +102,7 @@ def test_playlist_created_before_a_crash_is_adopted_not_duplicated(
     scored = scored_factory(20, size=5)
     first = scored.publish()
     with scored.sessions() as session:  # as if the id had never been committed
-        from service.store.state import delete_state
-
-        delete_state(session=session, key=PLAYLIST_KEY)
+        BOT_PLAYLIST.clear(session)
         session.query(Publication).delete()
         session.commit()
     report = scored.publish()
@@ -128,7 +130,7 @@ def test_interrupted_write_is_not_read_as_user_removals(scored_factory: Factory)
     first = scored.publish()
     # A previous run recorded its plan, then died after writing part of it.
     with scored.sessions() as session:
-        set_state(session=session, key=PENDING_KEY, value={"playlist_id": first.playlist_id})
+        PENDING_PUBLICATION.put(session, PendingPublication(first.playlist_id, ()))
         session.commit()
     for track_id in scored.track_ids[5:10]:
         scored.sim.state.remove_from_playlist(first.playlist_id, track_id)
@@ -137,7 +139,7 @@ def test_interrupted_write_is_not_read_as_user_removals(scored_factory: Factory)
     assert scored.sim.state.playlist_track_ids(first.playlist_id) == scored.track_ids[:10]
     with scored.sessions() as session:
         assert session.scalars(select(Rating)).all() == []
-        assert get_state(session=session, key=PENDING_KEY) is None
+        assert PENDING_PUBLICATION.get(session) is None
 
 
 def test_without_a_model_in_use_the_playlist_is_left_as_it_is(scored_factory: Factory) -> None:

@@ -29,9 +29,9 @@ from service.spotify_sim import SpotifySim
 from service.status import collect_status
 from service.status_page import render_page
 from service.status_text import render_status_text
+from service.store.app_state import AUTH_REVOKED, PENDING_LOGIN
 from service.store.db import make_engine
 from service.store.models import JobRun, OAuthToken
-from service.store.state import get_state, set_state
 from service.store.tokens import DbTokenStore
 from tests.conftest import TEST_CLIENT_SECRET
 from tests.plugins.spotify_fixtures import LISTENER
@@ -107,15 +107,15 @@ def test_callback_accepts_only_the_pending_state(
         assert store.get_cached_token() is None
 
         with sessions() as session:
-            set_state(session=session, key="auth.revoked", value="revoked")
+            AUTH_REVOKED.put(session, "revoked")
             session.commit()
         response = httpx.get(f"{base}/callback?{query}")
         assert response.status_code == 200, response.text
         token = store.get_cached_token()
         assert token is not None and token["access_token"] not in response.text
         with sessions() as session:
-            assert get_state(session=session, key="auth.pending") is None
-            assert get_state(session=session, key="auth.revoked") is None
+            assert PENDING_LOGIN.get(session) is None
+            assert AUTH_REVOKED.get(session) is None
         # the same redirect again: the pending login is used up
         assert httpx.get(f"{base}/callback?{query}").status_code == 400
     finally:

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.publish import PLAYLIST_KEY, PublishReport
+from jobs.publish import PublishReport
 from jobs.score import ScoreReport
 from jobs.sync import SyncReport
 from jobs.train import TrainReport
 from service.jobrunner import report_counts
+from service.store.app_state import BOT_PLAYLIST
 from service.store.models import (
     JobRun,
     ModelVersion,
@@ -28,7 +29,6 @@ from service.store.models import (
     Track,
     utcnow,
 )
-from service.store.state import set_state
 
 TRACKS = {
     "t01": ("Goldberg Variations, BWV 988: Aria", "Angela Hewitt"),
@@ -103,7 +103,7 @@ def seed_listener(session: Session, now: datetime) -> Seeded:
                             model_version="v2", created_at=now - 2 * day))  # fmt: skip
     session.add(Publication(playlist_id="pl", snapshot_id="s2", track_ids=LATEST,
                             model_version="v4", created_at=now - 20 * minute))  # fmt: skip
-    set_state(session=session, key=PLAYLIST_KEY, value="pl")
+    BOT_PLAYLIST.put(session, "pl")
     session.add(
         OAuthToken(
             token_info={"access_token": "a-secret", "refresh_token": "r-secret",

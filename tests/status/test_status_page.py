@@ -19,7 +19,7 @@ from service.http import build_app
 from service.settings import Settings
 from service.status import collect_status
 from service.status_page import render_page
-from service.store.auth_health import REVOKED_KEY
+from service.store.app_state import AUTH_REVOKED
 from service.store.models import (
     ALL_TABLES,
     ModelVersion,
@@ -28,7 +28,6 @@ from service.store.models import (
     Publication,
     utcnow,
 )
-from service.store.state import set_state
 from tests.status.conftest import LATEST, TRACKS, Seeded, seed_listener
 
 
@@ -134,7 +133,7 @@ def test_login_health_present_revoked_missing(
     assert "Connected to Spotify; the login was last refreshed 12 minutes ago." in text
     assert "a-secret" not in page_of(engine, settings, seeded.now)
     with sessions() as session:
-        set_state(session=session, key=REVOKED_KEY, value="Spotify refused the refresh token")
+        AUTH_REVOKED.put(session, "Spotify refused the refresh token")
         session.commit()
     text = visible(page_of(engine, settings, seeded.now))
     assert "Spotify refused bachbot's login (Spotify refused the refresh token)" in text

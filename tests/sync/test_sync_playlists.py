@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from jobs.sync_playlists import Step, plan_playlist
 from service.spotify_sim import SpotifySim
+from service.store.app_state import BOT_PLAYLIST
 from service.store.models import Playlist, Track, utcnow
 from service.store.playlists import playlist_track_ids
-from service.store.state import set_state
 from tests.sync.conftest import CURATOR, LISTENER, T0, Library, RunSync, minimum_calls
 
 ITEMS = "GET /playlists/{id}/items"
@@ -50,7 +50,7 @@ class Scenario:
         self.bot = state.add_playlist(
             owner=LISTENER, name="Predicted favourites", track_ids=[library.bach_track()]
         )
-        set_state(session=session, key="publish.playlist_id", value=self.bot)
+        BOT_PLAYLIST.put(session, self.bot)
         session.commit()
 
     @property

@@ -1,0 +1,265 @@
+"""Facts bachbot keeps between runs, each with a typed accessor: the only place a key is spelled.
+
+The ``app_state`` table is a small key-value store (JSON values).  Modules
+never read or write it by key; they use the slots below, which say what each
+fact is, its Python type, and how it is stored - as Home Assistant's
+entities read a coordinator's typed state rather than raw keys.  A value
+that cannot be read (an older layout, a hand edit) reads as absent rather
+than crashing a job.
+
+    slot.get(session) -> value or None
+    slot.put(session, value)
+    slot.clear(session)
+
+Failure tracking is shared: a job's back-off and a feature provider's
+failing streak are both :class:`Failing` records, started and cleared by
+:func:`note_failure` / :func:`note_recovery`, which tell the caller whether to
+log "started failing" or "recovered" (once each, never on every tick).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from service.store.models import AppState
+
+T = TypeVar("T")
+
+
+def _get_raw(session: Session, key: str) -> Any:
+    row = session.get(AppState, key)
+    return None if row is None else row.value
+
+
+def _put_raw(session: Session, key: str, value: Any) -> None:
+    row = session.get(AppState, key)
+    if row is None:
+        session.add(AppState(key=key, value=value))
+    else:
+        row.value = value
+    session.flush()
+
+
+def _clear_raw(session: Session, key: str) -> None:
+    row = session.get(AppState, key)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+@dataclass(frozen=True)
+class Slot(Generic[T]):
+    """One named fact: how it is stored, and how it is read back."""
+
+    key: str
+    decode: Callable[[Any], T]
+    encode: Callable[[T], Any]
+
+    def get(self, session: Session) -> T | None:
+        raw = _get_raw(session, self.key)
+        if raw is None:
+            return None
+        try:
+            return self.decode(raw)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+    def put(self, session: Session, value: T) -> None:
+        _put_raw(session, self.key, self.encode(value))
+
+    def clear(self, session: Session) -> None:
+        _clear_raw(session, self.key)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("not a text value")
+    return value
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("not a number")
+    return int(value)
+
+
+def _time(value: Any) -> datetime:
+    return datetime.fromisoformat(_text(value))
+
+
+def _time_text(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError("not a mapping")
+    return value
+
+
+def text_slot(key: str) -> Slot[str]:
+    return Slot(key, _text, _same)
+
+
+def time_slot(key: str) -> Slot[datetime]:
+    return Slot(key, _time, _time_text)
+
+
+# --- publishing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingPublication:
+    """A playlist write begun but not known to have finished (crash-safe publishing)."""
+
+    playlist_id: str
+    tracks: tuple[str, ...]
+
+    @classmethod
+    def decode(cls, value: Any) -> PendingPublication:
+        data = _dict(value)
+        return cls(_text(data["playlist_id"]), tuple(str(t) for t in data.get("tracks", ())))
+
+    def encode(self) -> dict[str, Any]:
+        return {"playlist_id": self.playlist_id, "tracks": list(self.tracks)}
+
+
+BOT_PLAYLIST = text_slot("publish.playlist_id")
+"""The id of "Predicted favourites", the playlist bachbot owns."""
+PENDING_PUBLICATION: Slot[PendingPublication] = Slot(
+    "publish.pending", PendingPublication.decode, PendingPublication.encode
+)
+PLAYLIST_RECREATED = text_slot("note.playlist_recreated")
+"""Set (in words) when the user deleted the playlist and bachbot made it again."""
+
+# --- Spotify access ---------------------------------------------------------------------
+
+AUTH_REVOKED = text_slot("auth.revoked")
+"""Spotify's refusal of the token, in words; Spotify work pauses until a new login."""
+
+
+@dataclass(frozen=True)
+class PendingLogin:
+    """A ``bachbot auth`` waiting for the daemon's /callback."""
+
+    state: str
+    created_at: datetime
+
+    @classmethod
+    def decode(cls, value: Any) -> PendingLogin:
+        data = _dict(value)
+        return cls(_text(data["state"]), _time(data["created_at"]))
+
+    def encode(self) -> dict[str, str]:
+        return {"state": self.state, "created_at": self.created_at.isoformat()}
+
+
+PENDING_LOGIN: Slot[PendingLogin] = Slot("auth.pending", PendingLogin.decode, PendingLogin.encode)
+SPOTIFY_RESUME_AT = time_slot("spotify.resume_at")
+"""Spotify asked bachbot to wait (Retry-After) until then."""
+
+# --- sync marks -------------------------------------------------------------------------
+
+LIKES_MARK: Slot[dict[str, Any]] = Slot("sync.likes.mark", _dict, _same)
+"""The newest like seen (``jobs.sync_likes.LikeMark`` reads and writes it)."""
+LIKES_FULL_PASS_AT = time_slot("sync.likes.full_pass_at")
+USER_ID = text_slot("sync.user_id")
+OTHERS_PLAYLISTS_REFUSED_AT = time_slot("sync.others_playlists_refused_at")
+TOP_TRACKS_AT = time_slot("sync.top_tracks_at")
+SAVED_ALBUMS: Slot[dict[str, Any]] = Slot("sync.saved_albums", _dict, _same)
+"""Progress of the saved-albums walk (``jobs.sync_catalogue`` owns its layout)."""
+TRAIN_MARK: Slot[int] = Slot("train.rating_mark", _int, _same)
+"""The newest rating event id the last training saw (retrain after N new ones)."""
+
+# --- failure tracking -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failing:
+    """A streak of failures of one job or provider, with when it may try again."""
+
+    failures: int
+    error: str
+    next_at: datetime | None = None
+
+    @classmethod
+    def decode(cls, value: Any) -> Failing:
+        if isinstance(value, str):  # a provider's failing note before failures were counted
+            return cls(1, value)
+        data = _dict(value)
+        next_at = data.get("next_at")
+        return cls(
+            _int(data["failures"]), str(data.get("error", "")), _time(next_at) if next_at else None
+        )
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "failures": self.failures,
+            "error": self.error,
+            "next_at": None if self.next_at is None else self.next_at.isoformat(),
+        }
+
+
+def job_backoff(job: str) -> Slot[Failing]:
+    """A job's consecutive failures and when it may run again."""
+    return Slot(f"backoff.{job}", Failing.decode, Failing.encode)
+
+
+def provider_failing(provider: str) -> Slot[Failing]:
+    """A feature provider that failed this cycle (and since when in a row)."""
+    return Slot(f"provider.{provider}.failing", Failing.decode, Failing.encode)
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A provider switched off for good for this app (Spotify's 403 on audio features)."""
+
+    since: str
+    reason: str
+
+    @classmethod
+    def decode(cls, value: Any) -> Unavailable:
+        data = _dict(value)
+        return cls(str(data.get("since", "?")), str(data.get("reason", "")))
+
+    def encode(self) -> dict[str, str]:
+        return {"since": self.since, "reason": self.reason}
+
+
+def provider_unavailable(provider: str) -> Slot[Unavailable]:
+    return Slot(f"provider.{provider}.unavailable", Unavailable.decode, Unavailable.encode)
+
+
+def note_failure(
+    session: Session,
+    slot: Slot[Failing],
+    error: str,
+    *,
+    retry_at: Callable[[int], datetime] | None = None,
+) -> Failing:
+    """Count one more failure; ``failures == 1`` on the result means it just started.
+
+    ``retry_at(failures)`` gives the time of the next attempt (a back-off).
+    """
+    previous = slot.get(session)
+    failures = (previous.failures if previous else 0) + 1
+    failing = Failing(failures, error, None if retry_at is None else retry_at(failures))
+    slot.put(session, failing)
+    return failing
+
+
+def note_recovery(session: Session, slot: Slot[Failing]) -> bool:
+    """Clear a failing streak; True when there was one (log "recovered" once)."""
+    if slot.get(session) is None and _get_raw(session, slot.key) is None:
+        return False
+    slot.clear(session)
+    return True
