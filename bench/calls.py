@@ -29,7 +29,8 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,9 +42,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.report import Row
-from bench.world import LISTENER, base_settings, database, sim_settings
+from bench.world import base_settings, database, sim_settings
 from models.catalogue_demo import DemoCatalogue, generate_catalogue
 from service.cycle import Cycle
+from service.demo_world import LISTENER
 from service.settings import Settings
 from service.spotify.auth import SCOPE
 from service.spotify.errors import SpotifyRestricted
@@ -51,10 +53,10 @@ from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SimState, SpotifySim
 from service.spotify_sim.state import make_id
 from service.store.app_state import BOT_PLAYLIST
-from service.store.db import open_database, session_factory, transaction
+from service.store.db import transaction
 from service.store.models import Playlist, Track
 from service.store.ratings import add_rating, liked_track_ids
-from service.store.tokens import DbTokenStore
+from service.wiring import wire
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 PAGE = 50
@@ -347,28 +349,51 @@ def open_world(
         base_settings(data_dir), sim, data_dir=data_dir, database_url=backend_url,
         min_ratings=12, cv_splits=3, cv_repeats=1, playlist_min_probability=0.0,
     )  # fmt: skip
-    engine = open_database(settings)
-    sessions = session_factory(engine)
-    store = DbTokenStore(sessions)
-    token = sim.issue_token(LISTENER, scope=SCOPE)
-    store.save_token_to_cache(token)
     clock = [START]
-    gateway = SpotifyGateway(settings, store, clock=lambda: clock[0])
     http = httpx.Client(timeout=10)
-    cycle = Cycle(
-        settings, sessions=sessions, spotify=gateway, http_client=http,
-        clock=lambda: clock[0], train_fast=True,
-    )  # fmt: skip
+    wiring = wire(settings, clock=lambda: clock[0], http_client=http)
+    token = sim.issue_token(LISTENER, scope=SCOPE)
+    wiring.tokens.save_token_to_cache(token)
     client = spotipy.Spotify(auth=token["access_token"], retries=0, status_retries=0)
     client.prefix = sim.api_base
-    world = World(sim, settings, sessions, gateway, cycle, clock, client, settings.playlist_size)
+    world = World(
+        sim, settings, wiring.sessions, wiring.spotify, wiring.cycle(train_fast=True), clock,
+        client, settings.playlist_size,
+    )  # fmt: skip
 
     def close() -> None:
         http.close()
-        engine.dispose()
+        wiring.dispose()
         sim.stop()
 
     return world, close
+
+
+@contextmanager
+def scenario_world(
+    backend: str,
+    folder: Path,
+    label: str,
+    shape: LibraryShape,
+    *,
+    seed: int,
+    catalogue_seed: int | None = None,
+) -> Iterator[tuple[World, DemoCatalogue]]:
+    """A fresh database, a library of ``shape`` in the local Spotify, and bachbot on both."""
+    catalogue = generate_catalogue(
+        n_albums=shape.n_albums,
+        seed=seed if catalogue_seed is None else catalogue_seed,
+        segments_per_track=1,
+    )
+    with database(backend, folder, label) as url:
+        world, close = open_world(
+            build_state(catalogue, shape, seed=seed), backend_url=url,
+            data_dir=folder / label, shape=shape, seed=seed,
+        )  # fmt: skip
+        try:
+            yield world, catalogue
+        finally:
+            close()
 
 
 def run_calls(
@@ -379,55 +404,41 @@ def run_calls(
     steady, large = (QUICK_STEADY, QUICK_LARGE) if quick else (STEADY, LARGE)
     rows: list[Row] = []
 
-    catalogue = generate_catalogue(n_albums=steady.n_albums, seed=seed, segments_per_track=1)
-    with database(backend, folder, "calls_steady") as url:
-        world, close = open_world(
-            build_state(catalogue, steady, seed=seed), backend_url=url,
-            data_dir=folder / "calls_steady", shape=steady, seed=seed,
-        )  # fmt: skip
-        try:
-            _rate_by_hand(world, catalogue, steady.hand_ratings, seed)
-            for _ in range(3):  # first sync, training, first publish; then it settles
-                warm = world.run()
-                progress(f"  warm-up cycle {world.number}: {warm['steps']} {warm['errors'] or ''}")
-            rows += measure_scenario(world, "nothing changed", target=1.0, section=section)
-            published = set(world.bot_items() or [])
-            with world.sessions() as session:
-                liked = liked_track_ids(session=session)
-                known = set(session.scalars(select(Track.id)))
-            fresh = sorted(known - published - liked)[:5]
-            for i, track_id in enumerate(fresh):
-                world.sim.state.like(LISTENER, track_id, world.clock[0] + timedelta(minutes=i + 1))
-            rows += measure_scenario(world, "5 new likes", target=1.1, section=section)
-            own = own_playlist_id(0)
-            in_own = set(world.sim.state.playlist_track_ids(own))
-            extra = next(t.id for t in catalogue.tracks if t.id not in in_own)
-            world.sim.state.add_to_playlist(own, extra, added_at=world.clock[0])
-            rows += measure_scenario(world, "one playlist changed", target=1.1, section=section)
-        finally:
-            close()
+    with scenario_world(backend, folder, "calls_steady", steady, seed=seed) as (world, catalogue):
+        _rate_by_hand(world, catalogue, steady.hand_ratings, seed)
+        for _ in range(3):  # first sync, training, first publish; then it settles
+            warm = world.run()
+            progress(f"  warm-up cycle {world.number}: {warm['steps']} {warm['errors'] or ''}")
+        rows += measure_scenario(world, "nothing changed", target=1.0, section=section)
+        published = set(world.bot_items() or [])
+        with world.sessions() as session:
+            liked = liked_track_ids(session=session)
+            known = set(session.scalars(select(Track.id)))
+        fresh = sorted(known - published - liked)[:5]
+        for i, track_id in enumerate(fresh):
+            world.sim.state.like(LISTENER, track_id, world.clock[0] + timedelta(minutes=i + 1))
+        rows += measure_scenario(world, "5 new likes", target=1.1, section=section)
+        own = own_playlist_id(0)
+        in_own = set(world.sim.state.playlist_track_ids(own))
+        extra = next(t.id for t in catalogue.tracks if t.id not in in_own)
+        world.sim.state.add_to_playlist(own, extra, added_at=world.clock[0])
+        rows += measure_scenario(world, "one playlist changed", target=1.1, section=section)
     progress(f"  {section}: steady scenarios done")
 
-    catalogue = generate_catalogue(n_albums=large.n_albums, seed=seed + 7, segments_per_track=1)
-    with database(backend, folder, "calls_large") as url:
-        world, close = open_world(
-            build_state(catalogue, large, seed=seed), backend_url=url,
-            data_dir=folder / "calls_large", shape=large, seed=seed,
+    with scenario_world(
+        backend, folder, "calls_large", large, seed=seed, catalogue_seed=seed + 7
+    ) as (world, catalogue):
+        # sync and features only: the scenario is the first sync, not the first training
+        rows += measure_scenario(
+            world, "first sync, large library", target=None if quick else 1.1,
+            stop_after=2, section=section,
         )  # fmt: skip
-        try:
-            # sync and features only: the scenario is the first sync, not the first training
-            rows += measure_scenario(
-                world, "first sync, large library", target=None if quick else 1.1,
-                stop_after=2, section=section,
-            )  # fmt: skip
-            if quick:
-                rows[-4].note = QUICK_FIRST_SYNC + rows[-4].note
-            rows[-4].details["library"] = {
-                "tracks": len(catalogue.tracks), "own_playlists": large.own,
-                "own_playlist_len": large.own_len, "followed_unreadable": large.followed,
-                "likes": large.likes,
-            }  # fmt: skip
-        finally:
-            close()
+        if quick:
+            rows[-4].note = QUICK_FIRST_SYNC + rows[-4].note
+        rows[-4].details["library"] = {
+            "tracks": len(catalogue.tracks), "own_playlists": large.own,
+            "own_playlist_len": large.own_len, "followed_unreadable": large.followed,
+            "likes": large.likes,
+        }  # fmt: skip
     progress(f"  {section}: first sync done")
     return rows

@@ -34,24 +34,21 @@ from sqlalchemy.orm import Session
 from bench.calls import START
 from bench.report import Row
 from bench.world import (
-    LISTENER,
     base_settings,
     database,
     settings_to_json,
     sim_settings,
 )
 from models.catalogue_demo import BACH_ID, DemoCatalogue, generate_catalogue
-from service.cycle import Cycle
+from service.demo_world import LISTENER, log_in
 from service.settings import Settings
-from service.spotify.auth import SCOPE
-from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SimState, SpotifySim
 from service.spotify_sim.state import make_id
 from service.store.app_state import TRAIN_MARK
-from service.store.db import open_database, session_factory, transaction
+from service.store.db import transaction
 from service.store.models import Feature, ModelVersion, Rating, Track
 from service.store.ratings import add_rating
-from service.store.tokens import DbTokenStore
+from service.wiring import wire
 
 SIZES = (1_000, 10_000, 50_000)
 QUICK_SIZES = (200, 600)
@@ -85,10 +82,10 @@ def build_template(folder: Path, *, quick: bool, seed: int, progress: Progress) 
             base_settings(folder), sim, data_dir=folder,
             database_url=f"sqlite:///{folder / 'template.db'}", calls_per_cycle=2000,
         )  # fmt: skip
-        engine = open_database(settings)
-        sessions = session_factory(engine)
-        store = DbTokenStore(sessions)
-        store.save_token_to_cache(sim.issue_token(LISTENER, scope=SCOPE))
+        http = httpx.Client(timeout=30)
+        wiring = wire(settings, clock=lambda: START, http_client=http)
+        log_in(sim, wiring.tokens)
+        sessions = wiring.sessions
         rng = random.Random(seed)
         with transaction(sessions) as session:
             for track in rng.sample(
@@ -98,11 +95,8 @@ def build_template(folder: Path, *, quick: bool, seed: int, progress: Progress) 
                 session.flush()
                 add_rating(session=session, track_id=track.id, value=rng.randint(1, 10),
                            source="explicit", created_at=START)  # fmt: skip
-        gateway = SpotifyGateway(settings, store, clock=lambda: START)
-        with httpx.Client(timeout=30) as http:
-            cycle = Cycle(settings, sessions=sessions, spotify=gateway, http_client=http,
-                          clock=lambda: START, train_fast=True)  # fmt: skip
-            report = cycle.run_once()
+        with http:
+            report = wiring.cycle(train_fast=True).run_once()
         progress(f"  template: {[(o.job, o.status) for o in report.outcomes]}")
         with sessions() as session:
             tracks = [
@@ -123,7 +117,7 @@ def build_template(folder: Path, *, quick: bool, seed: int, progress: Progress) 
                 for c in ModelVersion.__table__.columns
                 if c.name != "id"
             }
-        engine.dispose()
+        wiring.dispose()
     tracks = [t for t in tracks if features.get(t["id"])]
     return Template(catalogue, tracks, features, model)
 
@@ -202,18 +196,15 @@ def measure_size(
         SpotifySim(state, mode="new", validate=False) as sim,
     ):
         settings = sim_settings(base_settings(data_dir), sim, data_dir=data_dir, database_url=url)
-        engine = open_database(settings)
-        sessions = session_factory(engine)
-        store = DbTokenStore(sessions)
-        store.save_token_to_cache(sim.issue_token(LISTENER, scope=SCOPE))
-        with transaction(sessions) as session:
-            populate(session, template, size=size, rated=RATED, seed=seed)
         clock = [START + timedelta(minutes=30)]
-        gateway = SpotifyGateway(settings, store, clock=lambda: clock[0])
-        with httpx.Client(timeout=30) as http:
-            warm = Cycle(settings, sessions=sessions, spotify=gateway, http_client=http,
-                         clock=lambda: clock[0]).run_once()  # fmt: skip
-        engine.dispose()
+        http = httpx.Client(timeout=30)
+        wiring = wire(settings, clock=lambda: clock[0], http_client=http)
+        log_in(sim, wiring.tokens)
+        with transaction(wiring.sessions) as session:
+            populate(session, template, size=size, rated=RATED, seed=seed)
+        with http:
+            warm = wiring.cycle().run_once()
+        wiring.dispose()
         failed = {o.job: o.error for o in warm.outcomes if o.status != "ok"}
         if failed:
             progress(f"  warm-up at {size}: {failed}")

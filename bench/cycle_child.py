@@ -44,22 +44,15 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     import httpx
 
     from bench.world import settings_from_json
-    from service.cycle import Cycle
-    from service.spotify.gateway import SpotifyGateway
-    from service.store.db import open_database, session_factory
-    from service.store.tokens import DbTokenStore
+    from service.wiring import wire
 
     settings = settings_from_json(spec["settings"])
     now = datetime.fromisoformat(spec["clock"])
-    engine = open_database(settings)
-    sessions = session_factory(engine)
-    gateway = SpotifyGateway(settings, DbTokenStore(sessions), clock=lambda: now)
-    setup_s = time.perf_counter() - started_imports
-    floor = peak_rss_mb()
     with httpx.Client(timeout=30) as http:
-        cycle = Cycle(
-            settings, sessions=sessions, spotify=gateway, http_client=http, clock=lambda: now
-        )
+        wiring = wire(settings, clock=lambda: now, http_client=http)
+        cycle = wiring.cycle()
+        setup_s = time.perf_counter() - started_imports
+        floor = peak_rss_mb()
         profile_to = os.environ.get("BACHBOT_BENCH_PROFILE")
         profiler = cProfile.Profile() if profile_to else None
         started = time.perf_counter()
@@ -70,7 +63,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         if profiler is not None and profile_to:
             profiler.disable()
             profiler.dump_stats(f"{profile_to}.{os.getpid()}")
-    engine.dispose()
+    wiring.dispose()
     return {
         "seconds": seconds,
         "setup_seconds": setup_s,
@@ -80,7 +73,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "status": {o.job: o.status for o in report.outcomes},
         "errors": {o.job: o.error for o in report.outcomes if o.error},
         "scored": next((o.counts.get("scored") for o in report.outcomes if o.job == "score"), None),
-        "spotify_calls": dict(gateway.calls),
+        "spotify_calls": dict(wiring.spotify.calls),
     }
 
 

@@ -37,19 +37,16 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.world import LISTENER, base_settings, database, sim_settings
-from models.catalogue_demo import DemoTrack, generate_catalogue
-from service.cycle import Cycle
-from service.demo import START, build_world
+from bench.world import base_settings, database, sim_settings
+from models.catalogue_demo import DemoTrack
 from service.demo_listener import HiddenTaste, react
-from service.spotify.auth import SCOPE
-from service.spotify.gateway import SpotifyGateway
+from service.demo_world import LISTENER, START, ListenerWorld, log_in
 from service.spotify_sim import Fault, SpotifySim
 from service.store.app_state import BOT_PLAYLIST
-from service.store.db import open_database, session_factory, transaction
+from service.store.db import transaction
 from service.store.models import JobRun, Rating, Track
 from service.store.ratings import add_rating, liked_track_ids
-from service.store.tokens import DbTokenStore
+from service.wiring import wire
 
 FAULTS: dict[str, tuple[Fault, int]] = {
     "http 503 (retried)": (Fault.http(503), 1),
@@ -143,33 +140,30 @@ def run_soak(
     *, cycles: int, seed: int, backend: str = "sqlite", folder: Path, quiet: bool = False
 ) -> SoakResult:
     rng = random.Random(seed)
-    catalogue = generate_catalogue(n_albums=30, seed=seed, segments_per_track=1)
-    tracks: dict[str, DemoTrack] = {t.id: t for t in catalogue.tracks}
-    taste = HiddenTaste.for_catalogue(catalogue, seed=seed)
+    world = ListenerWorld.generate(n_albums=30, seed=seed, segments_per_track=1)
+    tracks: dict[str, DemoTrack] = world.tracks
+    taste = world.taste
     result = SoakResult(cycles=cycles, seed=seed, tally={name: FaultTally() for name in FAULTS})
     say = (lambda _line: None) if quiet else print
-    state = build_world(catalogue, taste, seed=seed)
     with (
         database(backend, folder, "soak") as url,
-        SpotifySim(state, mode="new", validate=False) as sim,
+        world.serve() as sim,
     ):
         settings = sim_settings(
             base_settings(folder), sim, data_dir=folder / "data", database_url=url,
             min_ratings=12, cv_splits=3, cv_repeats=1, retrain_after_ratings=5,
             playlist_size=20, playlist_min_probability=0.0, max_per_work=2, train_jobs=1,
         )  # fmt: skip
-        engine = open_database(settings)
-        sessions = session_factory(engine)
-        store = DbTokenStore(sessions)
-        store.save_token_to_cache(sim.issue_token(LISTENER, scope=SCOPE))
         clock = [START]
-        gateway = SpotifyGateway(settings, store, clock=lambda: clock[0], sleep=lambda _s: None)
+        http = httpx.Client(timeout=10)
+        wiring = wire(settings, clock=lambda: clock[0], sleep=lambda _s: None, http_client=http)
+        log_in(sim, wiring.tokens)
+        sessions = wiring.sessions
         _rate(sessions, rng.sample(sorted(tracks), k=12), tracks, taste, clock[0])
         seen = _ratings(sessions)
         used = list(ROUTES)
-        with httpx.Client(timeout=10) as http:
-            cycle = Cycle(settings, sessions=sessions, spotify=gateway, http_client=http,
-                          clock=lambda: clock[0], train_fast=True)  # fmt: skip
+        with http:
+            cycle = wiring.cycle(train_fast=True)
             for number in range(1, cycles + 1):
                 clock[0] = START + timedelta(minutes=30 * number)
                 planned = _inject(sim, rng, used) if number <= cycles - CLEAN_TAIL else []
@@ -215,7 +209,7 @@ def run_soak(
                 if not quiet and (number % 10 == 0 or problems):
                     say(f"cycle {number}: {len(seen)} rating events; {problems or 'checks hold'}")
         _final_checks(result, sim, sessions, settings.playlist_name)
-        engine.dispose()
+        wiring.dispose()
     return result
 
 

@@ -26,7 +26,6 @@ BACKENDS = ("sqlite", "postgres")
 PG_ADMIN_URL = os.environ.get(
     "BACHBOT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-LISTENER = "listener"
 
 
 def base_settings(data_dir: Path) -> Settings:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.features import compute_features
@@ -28,9 +28,7 @@ from service.jobrunner import JobOutcome, run_job, spotify_paused
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.store.app_state import TRAIN_MARK
-from service.store.db import session_factory
 from service.store.models import ModelVersion, Rating, utcnow
-from service.store.tokens import DbTokenStore
 
 log = logging.getLogger("bachbot.cycle")
 
@@ -69,36 +67,23 @@ class CycleReport:
         return outcome is not None and outcome.status == "ok"
 
 
+@dataclass
 class Cycle:
-    """The jobs of one cycle with the session factory, gateway and settings they share."""
+    """The jobs of one cycle with the session factory, gateway and settings they share.
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        sessions: sessionmaker[Session],
-        spotify: SpotifyGateway,
-        http_client: httpx.Client | None = None,
-        clock: Callable[[], datetime] = utcnow,
-        train_fast: bool = False,
-    ) -> None:
-        self.settings = settings
-        self.train_fast = train_fast
-        self.sessions = sessions
-        self.spotify = spotify
-        self.http_client = http_client
-        self.clock = clock
+    Built by :meth:`service.wiring.Wiring.cycle`, never by hand.
+    """
 
-    @classmethod
-    def from_settings(cls, settings: Settings, *, engine: Engine) -> Cycle:
-        sessions = session_factory(engine)
-        return cls(
-            settings, sessions=sessions, spotify=SpotifyGateway(settings, DbTokenStore(sessions))
-        )
+    settings: Settings
+    sessions: sessionmaker[Session]
+    spotify: SpotifyGateway
+    http_client: httpx.Client | None = None
+    clock: Callable[[], datetime] = utcnow
+    train_fast: bool = False
 
     def spotify_stats(self) -> dict[str, dict[str, int]]:
-        errors = getattr(self.spotify, "errors", {})
-        return {"calls": dict(self.spotify.calls), "errors": dict(errors)}
+        """Requests made so far, per endpoint (for /metrics)."""
+        return {"calls": dict(self.spotify.calls)}
 
     def _due(self) -> tuple[bool, int]:
         """Whether to retrain now, and the newest rating id the training will see.

@@ -37,6 +37,7 @@ from service.settings import Settings
 from service.store.connect import DAEMON
 from service.store.db import hide_password, open_database, session_factory, transaction
 from service.store.jobruns import close_interrupted_runs
+from service.wiring import wire
 
 log = logging.getLogger("bachbot.daemon")
 
@@ -57,7 +58,7 @@ class Daemon:
     ) -> None:
         self.settings = settings
         self.engine = engine or open_database(settings)
-        self.cycle = cycle or Cycle.from_settings(settings, engine=self.engine)
+        self.cycle = cycle or wire(settings, engine=self.engine).cycle()
         self.on_callback = on_callback
         self.stop_timeout_s = stop_timeout_s
         self.stopping = threading.Event()

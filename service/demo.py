@@ -26,7 +26,7 @@ import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,26 +35,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.report import write_report
-from models.catalogue_demo import BACH_ID, DemoCatalogue, DemoTrack, generate_catalogue
-from service.cycle import Cycle
+from models.catalogue_demo import BACH_ID, DemoTrack
 from service.demo_folders import new_run_dir
 from service.demo_listener import HiddenTaste, react, share_loved
+from service.demo_world import LISTENER, START, ListenerWorld, log_in
 from service.settings import Settings
-from service.spotify.auth import SCOPE
-from service.spotify.gateway import SpotifyGateway
-from service.spotify_sim import SimState, SpotifySim
+from service.spotify_sim import SpotifySim
 from service.store.app_state import BOT_PLAYLIST
-from service.store.db import open_database, session_factory, transaction
+from service.store.db import transaction
 from service.store.model_versions import promoted_model
 from service.store.models import ModelVersion, Prediction, Track
 from service.store.ratings import add_rating, effective_ratings
-from service.store.tokens import DbTokenStore
+from service.wiring import wire
 
 log = logging.getLogger(__name__)
-
-LISTENER = "listener"
-CURATOR = "curator"
-START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -86,47 +80,6 @@ class DemoResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def build_world(catalogue: DemoCatalogue, taste: HiddenTaste, *, seed: int) -> SimState:
-    """The listener's Spotify: a playlist of their own, one they follow, a few likes."""
-    rng = random.Random(seed)
-    tracks = catalogue.tracks
-    loved = [t for t in tracks if taste.loves(t)]
-    liked = rng.sample(loved, k=min(8, len(loved)))
-    own = rng.sample(tracks, k=min(25, len(tracks)))
-    followed = rng.sample(tracks, k=min(15, len(tracks)))
-
-    def stamp(i: int) -> str:
-        return (START - timedelta(days=30 - i)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    users: list[dict[str, Any]] = [
-        {
-            "id": LISTENER,
-            "display_name": "Demo listener",
-            "product": "premium",
-            "likes": [{"track_id": t.id, "added_at": stamp(i)} for i, t in enumerate(liked)],
-            "followed_playlists": ["demo-curated"],
-        },
-        {"id": CURATOR, "display_name": "A curator", "product": "premium"},
-    ]
-    data = catalogue.to_sim_catalogue(users=users, default_user=LISTENER)
-    data["playlists"] = [
-        {
-            "id": "demo-mornings",
-            "name": "Bach mornings",
-            "owner_id": LISTENER,
-            "items": [{"track_id": t.id, "added_at": stamp(i)} for i, t in enumerate(own)],
-        },
-        {
-            "id": "demo-curated",
-            "name": "Baroque essentials (curated)",
-            "owner_id": CURATOR,
-            "public": True,
-            "items": [{"track_id": t.id, "added_at": stamp(i)} for i, t in enumerate(followed)],
-        },
-    ]
-    return SimState.from_dict(data)
 
 
 def demo_settings(base: Settings, sim: SpotifySim, data_dir: Path) -> Settings:
@@ -165,9 +118,8 @@ def run_demo(
     progress: Progress = lambda _line: None,
 ) -> DemoResult:
     """Run ``cycles`` cycles against a fresh local Spotify; returns the per-cycle figures."""
-    catalogue = generate_catalogue(n_albums=n_albums, seed=seed, segments_per_track=2)
-    tracks = {t.id: t for t in catalogue.tracks}
-    taste = HiddenTaste.for_catalogue(catalogue, seed=seed)
+    world = ListenerWorld.generate(n_albums=n_albums, seed=seed)
+    tracks, taste = world.tracks, world.taste
     target = new_run_dir(
         data_dir or base.data_dir / "demo", fresh=fresh, given=data_dir is not None
     )
@@ -179,20 +131,15 @@ def run_demo(
     )
     clock = [START]
     with (
-        SpotifySim(build_world(catalogue, taste, seed=seed), mode="new", validate=False) as sim,
+        world.serve() as sim,
         _quiet_about_the_simulated_spotify(),
     ):
         settings = demo_settings(base, sim, target)
-        engine = open_database(settings)
-        sessions = session_factory(engine)
-        store = DbTokenStore(sessions)
-        store.save_token_to_cache(sim.issue_token(LISTENER, scope=SCOPE))
-        gateway = SpotifyGateway(settings, store, clock=lambda: clock[0])
         with httpx.Client(timeout=10) as http:
-            cycle = Cycle(
-                settings, sessions=sessions, spotify=gateway, http_client=http,
-                clock=lambda: clock[0], train_fast=True,
-            )  # fmt: skip
+            wiring = wire(settings, clock=lambda: clock[0], http_client=http)
+            log_in(sim, wiring.tokens)
+            sessions = wiring.sessions
+            cycle = wiring.cycle(train_fast=True)
             _rate_by_hand(sessions, tracks, taste, seed=seed, clock=clock[0])
             for number in range(1, cycles + 1):
                 clock[0] = START + timedelta(minutes=30 * number)
@@ -219,7 +166,7 @@ def run_demo(
             with transaction(sessions) as session:
                 written = write_report(session=session, settings=settings, fast=True)
             result.report_path = str(written.path)
-        engine.dispose()
+        wiring.dispose()
     return result
 
 

@@ -5,6 +5,7 @@
     ├── DatabaseError                database unreachable / migration failed
     │   └── DatabaseRefused          the server refused the URL for good (exit 2)
     ├── LockHeld                     another bachbot process holds the lock
+    ├── JobFailed                    a job a command ran failed (its error, in one line)
     ├── UsageError                   exit 2: how bachbot was called or configured is wrong
     │   ├── SettingsInvalid          a BACHBOT_* value failed validation
     │   └── DataDirUnusable          the data directory cannot be used
@@ -61,3 +62,7 @@ class DatabaseRefused(DatabaseError, UsageError):
 
 class LockHeld(BachbotError):
     """Another bachbot process is doing Spotify work on this database."""
+
+
+class JobFailed(BachbotError):
+    """A job run by a one-shot command failed or was skipped; the message is its outcome."""

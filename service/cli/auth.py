@@ -16,8 +16,7 @@ import typer
 from service.cli import settings_of
 
 if TYPE_CHECKING:
-    from service.settings import Settings
-    from service.store.tokens import DbTokenStore
+    from service.wiring import Wiring
 
 
 def register(app: typer.Typer) -> None:
@@ -39,14 +38,14 @@ def register(app: typer.Typer) -> None:
             CallbackListener,
             CallbackPortBusy,
         )
-        from service.store.db import open_database, session_factory, transaction
-        from service.store.tokens import DbTokenStore
+        from service.store.db import transaction
+        from service.wiring import wire
 
         settings = settings_of(ctx)
         require_spotify(settings, need="bachbot auth connects your Spotify app", token=False)
-        sessions = session_factory(open_database(settings))
-        store = DbTokenStore(sessions)
-        flow = AuthFlow(settings, store)
+        bot = wire(settings)
+        sessions = bot.sessions
+        flow = AuthFlow(settings, bot.tokens)
         scopes = "\n".join(f"  {name}: {why}" for name, why in SCOPES.items())
         intro = f"bachbot asks Spotify for:\n{scopes}\n\nOpen this URL in a browser and agree:\n"
         if paste:
@@ -68,7 +67,7 @@ def register(app: typer.Typer) -> None:
                         f"no redirect reached the daemon within {timeout:.0f} s; run "
                         "`bachbot auth` again, or `bachbot auth --paste`"
                     ) from None
-                _connected(settings, store)
+                _connected(bot)
                 return
             with listener:
                 typer.echo(intro + flow.authorize_url())
@@ -79,11 +78,9 @@ def register(app: typer.Typer) -> None:
         flow.finish(redirected)
         with transaction(sessions) as session:
             mark_connected(session=session)
-        _connected(settings, store)
+        _connected(bot)
 
 
-def _connected(settings: Settings, store: DbTokenStore) -> None:
-    from service.spotify.gateway import SpotifyGateway
-
-    me = SpotifyGateway(settings, store).me()
+def _connected(bot: Wiring) -> None:
+    me = bot.spotify.me()
     typer.echo(f"Connected to Spotify as {me.display_name or me.id}; the token is stored.")

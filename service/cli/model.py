@@ -61,26 +61,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train on your ratings now; print every model and the promotion decision."""
         from jobs.train import TrainReport, train_and_register
+        from service.cli.job_commands import run_local_job
         from service.cli.progress import progress_line
-        from service.jobrunner import run_job
-        from service.store.db import open_database, session_factory
 
         settings = settings_of(ctx)
         _require_database(settings, "train")
-        sessions = session_factory(open_database(settings))
         with progress_line("bachbot train") as progress:
-            outcome = run_job(
-                "train",
-                lambda session: train_and_register(
+            result = run_local_job(
+                settings,
+                job="train",
+                work=lambda session: train_and_register(
                     session=session, settings=settings, fast=fast, augment=augment,
                     progress=progress, detail=progress.detail,
                 ),
-                sessions=sessions,
-                uses_spotify=False,
+                expect=TrainReport,
             )  # fmt: skip
-        result = outcome.result
-        if outcome.status != "ok" or not isinstance(result, TrainReport):
-            raise _fail(f"train {outcome.status}: {outcome.error}")
         if result.status == "skipped":
             raise _fail(f"nothing trained: {result.decision}")
         if result.table:
@@ -134,7 +129,8 @@ def register(app: typer.Typer) -> None:
         from models.report import comparison_text
         from service.cli.progress import progress_line
         from service.errors import UsageError
-        from service.store.db import open_database, session_factory, transaction
+        from service.store.db import transaction
+        from service.wiring import wire
 
         settings = settings_of(ctx)
         if model is not None:
@@ -172,7 +168,7 @@ def register(app: typer.Typer) -> None:
         _require_database(settings, "evaluate")
         with (
             progress_line("bachbot evaluate", quiet=as_json) as progress,
-            transaction(session_factory(open_database(settings))) as session,
+            transaction(wire(settings).sessions) as session,
         ):
             run = evaluate_stored(
                 session=session, settings=settings, fast=fast, augment=augment,
@@ -191,21 +187,16 @@ def register(app: typer.Typer) -> None:
     def score(ctx: typer.Context) -> None:
         """Score every unrated known Bach track with the model in use."""
         from jobs.score import ScoreReport, score_tracks
-        from service.jobrunner import run_job
-        from service.store.db import open_database, session_factory
+        from service.cli.job_commands import run_local_job
 
         settings = settings_of(ctx)
         _require_database(settings, "score")
-        sessions = session_factory(open_database(settings))
-        outcome = run_job(
-            "score",
-            lambda session: score_tracks(session=session, settings=settings),
-            sessions=sessions,
-            uses_spotify=False,
+        result = run_local_job(
+            settings,
+            job="score",
+            work=lambda session: score_tracks(session=session, settings=settings),
+            expect=ScoreReport,
         )
-        result = outcome.result
-        if outcome.status != "ok" or not isinstance(result, ScoreReport):
-            raise _fail(f"score {outcome.status}: {outcome.error}")
         if result.status != "scored":
             raise _fail(result.message)
         typer.echo(f"scored {result.scored} tracks with {result.kind} model {result.model_version}")
@@ -221,13 +212,14 @@ def register(app: typer.Typer) -> None:
         """Write a self-contained HTML report with plots of what the model learnt."""
         from jobs.report import write_report
         from service.cli.progress import progress_line
-        from service.store.db import open_database, session_factory, transaction
+        from service.store.db import transaction
+        from service.wiring import wire
 
         settings = settings_of(ctx)
         _require_database(settings, "report on")
         with (
             progress_line("bachbot report") as progress,
-            transaction(session_factory(open_database(settings))) as session,
+            transaction(wire(settings).sessions) as session,
         ):
             written = write_report(
                 session=session, settings=settings, path=output, fast=fast,

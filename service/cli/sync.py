@@ -16,22 +16,10 @@ from typing import TYPE_CHECKING
 import typer
 
 from service.cli import settings_of
+from service.cli.job_commands import JobParts, spotify_job_command
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from service.cli.spotify_access import SpotifyOnDemand
-    from service.settings import Settings
-
-
-def _on_demand(settings: Settings, sessions: sessionmaker[Session]) -> SpotifyOnDemand:
-    from service.cli.spotify_access import SpotifyOnDemand
-    from service.spotify.gateway import SpotifyGateway
-    from service.store.tokens import DbTokenStore
-
-    return SpotifyOnDemand(
-        lambda: SpotifyGateway(settings, DbTokenStore(sessions)), settings=settings
-    )
+    from jobs.sync import SyncReport
 
 
 def _unreadable(err: OSError | UnicodeDecodeError) -> str:
@@ -45,33 +33,20 @@ def _unreadable(err: OSError | UnicodeDecodeError) -> str:
     return f"{err.strerror or err}; check the file and its permissions"
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("sync")
-    def sync(ctx: typer.Context) -> None:
-        """Run one sync cycle now: playlists, Liked Songs, listening, the catalogue walk."""
-        from jobs.sync import SyncReport, render_sync_report, sync_library
-        from service.cli.spotify_access import require_spotify
-        from service.jobrunner import run_job
-        from service.lock import process_lock
-        from service.spotify.gateway import SpotifyGateway
-        from service.store.db import open_database, session_factory
-        from service.store.tokens import DbTokenStore
+def _sync_parts() -> JobParts[SyncReport]:
+    from jobs.sync import SyncReport, render_sync_report, sync_library
 
-        settings = settings_of(ctx)
-        require_spotify(settings, need="bachbot sync reads your library from Spotify")
-        engine = open_database(settings)
-        sessions = session_factory(engine)
-        spotify = SpotifyGateway(settings, DbTokenStore(sessions))
-        with process_lock(engine, what="bachbot sync"):
-            outcome = run_job(
-                "sync",
-                lambda session: sync_library(session=session, spotify=spotify, settings=settings),
-                sessions=sessions,
-            )
-        if outcome.status != "ok" or not isinstance(outcome.result, SyncReport):
-            typer.echo(f"bachbot: sync {outcome.status}: {outcome.error}", err=True)
-            raise typer.Exit(1)
-        typer.echo(render_sync_report(outcome.result))
+    return sync_library, SyncReport, lambda report, _settings: render_sync_report(report)
+
+
+def register(app: typer.Typer) -> None:
+    spotify_job_command(
+        app,
+        "sync",
+        summary="Run one sync cycle now: playlists, Liked Songs, listening, the catalogue walk.",
+        need="bachbot sync reads your library from Spotify",
+        parts=_sync_parts,
+    )
 
     @app.command("rate")
     def rate(
@@ -84,9 +59,8 @@ def register(app: typer.Typer) -> None:
         """Rate one track; an explicit rating outranks likes and removals."""
         from jobs.rating_input import parse_rating, parse_track_ref
         from jobs.ratings import rate_track
-        from service.cli.spotify_access import require_spotify
+        from service.cli.job_commands import in_ratings_transaction
         from service.errors import UsageError
-        from service.store.db import database_exists, open_database, session_factory, transaction
 
         settings = settings_of(ctx)
         try:  # a typo is reported before anything is opened or fetched
@@ -94,17 +68,13 @@ def register(app: typer.Typer) -> None:
             parse_rating(rating)
         except ValueError as err:
             raise UsageError(f"cannot rate: {err}") from err
-        if not database_exists(settings):  # a new database knows no track: Spotify must
-            require_spotify(settings, need=f"track {track_id} is new to bachbot")
-        sessions = session_factory(open_database(settings))
-        with transaction(sessions) as session:
-            result = rate_track(
-                session=session,
-                spotify=_on_demand(settings, sessions),
-                settings=settings,
-                ref=track,
-                value=rating,
-            )
+        result = in_ratings_transaction(
+            settings,
+            need=f"track {track_id} is new to bachbot",
+            work=lambda session, spotify: rate_track(
+                session=session, spotify=spotify, settings=settings, ref=track, value=rating
+            ),
+        )
         note = "" if result.is_bach else " (not a Bach recording by your rules; kept anyway)"
         fetched = " (fetched from Spotify)" if result.fetched else ""
         typer.echo(f'rated "{result.name}" {result.value}/10{fetched}{note}')
@@ -122,10 +92,9 @@ def register(app: typer.Typer) -> None:
         """Import explicit ratings from a CSV file, all or nothing."""
         from jobs.rating_input import parse_ratings_csv
         from jobs.ratings import import_ratings
+        from service.cli.job_commands import in_ratings_transaction
         from service.cli.progress import progress_line
-        from service.cli.spotify_access import require_spotify
         from service.errors import ConfigError
-        from service.store.db import database_exists, open_database, session_factory, transaction
 
         settings = settings_of(ctx)
         try:
@@ -133,11 +102,6 @@ def register(app: typer.Typer) -> None:
         except (OSError, UnicodeDecodeError) as err:
             raise ConfigError(f"cannot import {file}: {_unreadable(err)}") from err
         lines = parse_ratings_csv(text, source=str(file))
-        if not database_exists(settings):
-            require_spotify(
-                settings, need=f"the {len(lines)} track(s) in {file} are new to bachbot"
-            )
-        sessions = session_factory(open_database(settings))
         with progress_line("bachbot import-ratings") as progress:
 
             def fetched(done: int, total: int, track_id: str) -> None:
@@ -145,15 +109,14 @@ def register(app: typer.Typer) -> None:
                     progress(f"fetching {total} track(s) new to bachbot from Spotify ...")
                 progress.detail(f"fetched {done}/{total} ({track_id})")
 
-            with transaction(sessions) as session:
-                report = import_ratings(
-                    session=session,
-                    spotify=_on_demand(settings, sessions),
-                    settings=settings,
-                    lines=lines,
-                    source=str(file),
-                    progress=fetched,
-                )
+            report = in_ratings_transaction(
+                settings,
+                need=f"the {len(lines)} track(s) in {file} are new to bachbot",
+                work=lambda session, spotify: import_ratings(
+                    session=session, spotify=spotify, settings=settings, lines=lines,
+                    source=str(file), progress=fetched,
+                ),
+            )  # fmt: skip
         typer.echo(
             f"imported {report.rated} rating(s) from {file} "
             f"({report.unchanged} unchanged, {report.fetched} track(s) fetched from Spotify)"

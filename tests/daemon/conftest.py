@@ -11,15 +11,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.catalogue_demo import DemoCatalogue, generate_catalogue
-from service.cycle import Cycle
 from service.daemon import Daemon
-from service.demo import build_world
 from service.demo_listener import HiddenTaste
+from service.demo_world import ListenerWorld
 from service.settings import Settings
-from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SimState, SpotifySim
 from service.store.models import JobRun
 from service.store.tokens import DbTokenStore
+from service.wiring import wire
 
 CATALOGUE = generate_catalogue(n_albums=8, seed=3, segments_per_track=0)
 
@@ -27,7 +26,7 @@ CATALOGUE = generate_catalogue(n_albums=8, seed=3, segments_per_track=0)
 @pytest.fixture
 def sim_state() -> SimState:
     """Overrides the Spotify fixtures' empty library with the demo world."""
-    return build_world(CATALOGUE, HiddenTaste.for_catalogue(CATALOGUE, seed=3), seed=3)
+    return ListenerWorld(CATALOGUE, HiddenTaste.for_catalogue(CATALOGUE, seed=3), seed=3).state()
 
 
 @pytest.fixture
@@ -96,11 +95,7 @@ def start_daemon(
     def start() -> Running:
         client = httpx.Client(timeout=10)
         clients.append(client)
-        gateway = SpotifyGateway(daemon_settings, DbTokenStore(sessions))
-        cycle = Cycle(
-            daemon_settings, sessions=sessions, spotify=gateway, http_client=client,
-            train_fast=True,
-        )  # fmt: skip
+        cycle = wire(daemon_settings, engine=engine, http_client=client).cycle(train_fast=True)
         daemon = Daemon(daemon_settings, engine=engine, cycle=cycle, stop_timeout_s=60)
         daemon.start()
         started.append(daemon)

@@ -27,29 +27,25 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.catalogue_demo import BACH_ID, DemoCatalogue, generate_catalogue
-from service.cycle import Cycle, CycleReport
-from service.demo import build_world
+from models.catalogue_demo import BACH_ID, DemoCatalogue
+from service.cycle import CycleReport
 from service.demo_listener import HiddenTaste
+from service.demo_world import LISTENER, START, ListenerWorld, log_in
 from service.settings import Settings
-from service.spotify.auth import SCOPE
-from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SpotifySim
 from service.store.app_state import BOT_PLAYLIST
 from service.store.db import make_engine, session_factory
 from service.store.models import JobRun, Publication, Rating
-from service.store.tokens import DbTokenStore
+from service.wiring import Wiring
 
-LISTENER = "listener"
-START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 STEP = timedelta(hours=7)
 """Clock step between cycles: longer than the longest job backoff (6 h)."""
 
@@ -133,6 +129,7 @@ class World:
         *,
         sim: SpotifySim,
         settings: Settings,
+        engine: Engine,
         sessions: sessionmaker[Session],
         catalogue: DemoCatalogue,
         taste: HiddenTaste,
@@ -146,24 +143,20 @@ class World:
         self.table = table
         self.clock = [START]
         self.sleeps: list[float] = []
-        self.store = DbTokenStore(sessions)
-        self.store.save_token_to_cache(sim.issue_token(LISTENER, scope=SCOPE))
-        self.gateway = SpotifyGateway(
-            settings,
-            self.store,
-            sleep=self.sleeps.append,
+        self.http = httpx.Client(timeout=settings.spotify_timeout_s)
+        self.wiring = Wiring(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
             clock=lambda: self.clock[0],
+            sleep=self.sleeps.append,
+            http_client=self.http,
             jitter=lambda: 0.0,
         )
-        self.http = httpx.Client(timeout=settings.spotify_timeout_s)
-        self.cycle = Cycle(
-            settings,
-            sessions=sessions,
-            spotify=self.gateway,
-            http_client=self.http,
-            clock=lambda: self.clock[0],
-            train_fast=True,
-        )
+        self.store = self.wiring.tokens
+        log_in(sim, self.store)
+        self.gateway = self.wiring.spotify
+        self.cycle = self.wiring.cycle(train_fast=True)
         self.rng = random.Random(11)
         self.baseline: Snapshot | None = None
 
@@ -292,18 +285,18 @@ def make_world(settings: Settings, fault_table: FaultTable) -> Iterator[Callable
     made: list[tuple[World, SpotifySim, Any]] = []
 
     def build(*, n_albums: int = 3, seed: int = 3, mode: str = "new") -> World:
-        catalogue = generate_catalogue(n_albums=n_albums, seed=seed, segments_per_track=2)
-        taste = HiddenTaste.for_catalogue(catalogue, seed=seed)
-        sim = SpotifySim(build_world(catalogue, taste, seed=seed), mode=mode, validate=False)
+        listener = ListenerWorld.generate(n_albums=n_albums, seed=seed)
+        sim = listener.serve(mode=mode)
         sim.start()
         world_settings = fault_settings(settings, sim)
         engine = make_engine(world_settings)
         world = World(
             sim=sim,
             settings=world_settings,
+            engine=engine,
             sessions=session_factory(engine),
-            catalogue=catalogue,
-            taste=taste,
+            catalogue=listener.catalogue,
+            taste=listener.taste,
             table=fault_table,
         )
         made.append((world, sim, engine))

@@ -28,9 +28,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.catalogue_demo import BACH_ID, generate_catalogue
-from service.demo import build_world
-from service.demo_listener import HiddenTaste
+from models.catalogue_demo import BACH_ID
+from service.demo_world import ListenerWorld
 from service.settings import Settings
 from service.spotify.auth import SCOPE
 from service.spotify_sim import Fault, SpotifySim
@@ -94,9 +93,7 @@ class Daemon:
 def daemon_world(
     settings: Settings, tmp_path: Path
 ) -> Iterator[tuple[SpotifySim, Daemon, sessionmaker[Session], Engine]]:
-    catalogue = generate_catalogue(n_albums=3, seed=5, segments_per_track=2)
-    taste = HiddenTaste.for_catalogue(catalogue, seed=5)
-    sim = SpotifySim(build_world(catalogue, taste, seed=5), mode="new", validate=False)
+    sim = ListenerWorld.generate(n_albums=3, seed=5).serve()
     sim.accounts.client_id = "kill-test-client"
     sim.accounts.client_secret = "kill-test-secret"
     with sim:

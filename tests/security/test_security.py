@@ -19,12 +19,10 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.cycle import Cycle
 from service.daemon import Daemon
 from service.login import begin_pending, complete_pending
 from service.settings import Settings
 from service.spotify.auth import SCOPE, SCOPES, AuthFailed, AuthFlow
-from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SpotifySim
 from service.status import collect_status
 from service.status_page import render_page
@@ -33,6 +31,7 @@ from service.store.app_state import AUTH_REVOKED, PENDING_LOGIN
 from service.store.db import make_engine
 from service.store.models import JobRun, OAuthToken
 from service.store.tokens import DbTokenStore
+from service.wiring import Wiring
 from tests.conftest import TEST_CLIENT_SECRET
 from tests.plugins.spotify_fixtures import LISTENER
 
@@ -175,8 +174,8 @@ def test_tokens_and_secrets_never_reach_logs_reprs_status_metrics_or_errors(
     settings = spotify_settings.model_copy(
         update={"http_token": SecretStr(HTTP_TOKEN), "http_port": 0, "min_ratings": 100}
     )
-    gateway = SpotifyGateway(settings, token_store, sleep=lambda _s: None)
-    cycle = Cycle(settings, sessions=sessions, spotify=gateway, train_fast=True)
+    wiring = Wiring(settings, engine, sessions, sleep=lambda _s: None)
+    gateway, cycle = wiring.spotify, wiring.cycle(train_fast=True)
     cycle.run_once()
     spotify_sim.accounts.expire_access_tokens()
     cycle.run_once()  # a refresh: a second token pair

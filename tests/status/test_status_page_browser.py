@@ -16,7 +16,6 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from service.cycle import Cycle
 from service.daemon import Daemon
 from service.settings import Settings
 from tests.status.chromium import Chromium, find_chromium
@@ -39,7 +38,7 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
 @pytest.fixture
 def page_url(seeded: Seeded, settings: Settings, engine: Engine) -> Iterator[str]:
     local = settings.model_copy(update={"http_port": 0})
-    daemon = Daemon(local, engine=engine, cycle=Cycle.from_settings(local, engine=engine))
+    daemon = Daemon(local, engine=engine)
     base = f"http://127.0.0.1:{daemon.start_http()}"
     deadline = time.monotonic() + 30  # a guard against a server that never starts
     while True:
