@@ -38,7 +38,7 @@ MISSING_DB_TARGET_S = 3.0
 CLOSED_PORT_TARGET_S = 15.0
 REPEATS = 5
 QUICK_REPEATS = 2
-EAGER_IMPORTS = "import jobs.report, jobs.sync, jobs.train, service.daemon, service.demo"
+EAGER_IMPORTS = "import jobs.model_report, jobs.sync, jobs.train, service.daemon, service.demo"
 """What every command imported at start before the imports were made lazy."""
 Progress = Callable[[str], None]
 

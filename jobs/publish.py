@@ -1,6 +1,10 @@
 """Keep "Predicted favourites" filled: read what the user did to it, then write it only if needed.
 
-Order of work, each step chosen so a crash at any point is safe:
+Three steps with plain values between them - :func:`observe` (-> :class:`Observed`),
+:func:`plan` (-> :class:`Plan`), :func:`write` (-> :class:`Written`) - so a
+second bachbot playlist can reuse observing and writing with its own plan.
+Order of work, each step chosen so a crash at any point is safe (the
+``checkpoint`` calls are the job's commits, see :mod:`service.jobrunner`):
 
 1. Find the playlist: the stored id; else adopt an owned playlist whose
    description carries :data:`PLAYLIST_MARKER` (created by a run that died
@@ -50,6 +54,7 @@ from service.store.app_state import (
     PLAYLIST_RECREATED,
     PendingPublication,
 )
+from service.store.db import checkpoint
 from service.store.model_versions import promoted_model
 from service.store.models import (
     ModelVersion,
@@ -117,7 +122,7 @@ def _create(
         description=describe(built_at=_stamp(now), model_version=None, count=0),
     )
     BOT_PLAYLIST.put(session, playlist.id)
-    session.commit()
+    checkpoint(session)
     log.info("created playlist %r (%s)", settings.playlist_name, playlist.id)
     return playlist
 
@@ -129,13 +134,13 @@ def _find_or_create(
     for playlist in spotify.my_playlists():
         if playlist.owner_id == me.id and (playlist.description or "").startswith(PLAYLIST_MARKER):
             BOT_PLAYLIST.put(session, playlist.id)
-            session.commit()
+            checkpoint(session)
             log.info("adopted existing playlist %r (%s)", playlist.name, playlist.id)
             return playlist, False
     return _create(session=session, spotify=spotify, settings=settings, now=now), True
 
 
-def _observe(
+def _snapshot(
     *, session: Session, spotify: PlaylistWriter, playlist_id: str, listing_fresh: bool
 ) -> str | None:
     """The playlist's current snapshot id, or None when the user has deleted it.
@@ -157,46 +162,191 @@ def _read_items(spotify: PlaylistWriter, playlist_id: str) -> list[str]:
     return [i.track.id for i in spotify.playlist_items(playlist_id) if i.track is not None]
 
 
-def _note_removals(
+def _record_removals(
     session: Session,
-    report: PublishReport,
     *,
     ours: set[str],
     current: list[str],
+    already: tuple[str, ...],
     settings: Settings,
     now: datetime,
-) -> list[str]:
-    """Record what the user took out of our list as removal ratings (committed at once:
-    the user's signal must survive a failing write)."""
+) -> tuple[str, ...]:
+    """Record what the user took out of our list as removal ratings.
+
+    Checkpoint: the user's signal must survive a failing write after it.
+    """
     removed = removed_by_user(
-        published=[t for t in ours if t not in report.removals],
+        published=[t for t in ours if t not in already],
         current=current,
         liked=liked_track_ids(session=session),
     )
     if removed:
         record_removals(session=session, track_ids=removed, settings=settings, now=now)
-        session.commit()
-        report.removals += removed
-    return removed
+        checkpoint(session)
+    return tuple(removed)
 
 
-def _plan(session: Session, settings: Settings, report: PublishReport) -> list[str]:
+@dataclass(frozen=True)
+class Observed:
+    """The playlist as it is on Spotify now, and what the user did to it.
+
+    The plain value between :func:`observe`, :func:`plan` and :func:`write`.
+    """
+
+    playlist_id: str
+    snapshot: str | None
+    current: tuple[str, ...]
+    """Its items, in order."""
+    ours: frozenset[str]
+    """What bachbot last wrote whole (only these can be the user's removals)."""
+    last_snapshot: str | None
+    """The snapshot id of bachbot's last recorded publication (None: none yet)."""
+    pending: bool
+    """A write of ours may have been interrupted: missing tracks may be ours."""
+    created: bool = False
+    recreated: bool = False
+    read_items: bool = False
+    removals: tuple[str, ...] = ()
+
+
+def observe(
+    *,
+    session: Session,
+    spotify: PlaylistWriter,
+    settings: Settings,
+    now: datetime,
+    listing_fresh: bool,
+) -> Observed:
+    """Find (or make) the playlist, see whether the user changed it, record removals.
+
+    Checkpoints: the playlist's id as soon as it is found or made (no second
+    playlist after a crash), and the user's removals (see
+    :func:`_record_removals`).
+    """
+    playlist_id = BOT_PLAYLIST.get(session)
+    pending = PENDING_PUBLICATION.get(session) is not None
+    created = recreated = False
+    snapshot: str | None
+    if playlist_id is None:
+        # Found or made just now: its snapshot is known, and a listing taken
+        # before this pass would not show it yet.
+        found, created = _find_or_create(
+            session=session, spotify=spotify, settings=settings, now=now
+        )
+        playlist_id, snapshot = found.id, found.snapshot_id
+    else:
+        snapshot = _snapshot(
+            session=session, spotify=spotify, playlist_id=playlist_id, listing_fresh=listing_fresh
+        )
+    if snapshot is None:
+        log.warning("playlist %s is gone (deleted by the user?); creating it again", playlist_id)
+        made = _create(session=session, spotify=spotify, settings=settings, now=now)
+        playlist_id, snapshot = made.id, made.snapshot_id
+        PLAYLIST_RECREATED.put(
+            session,
+            f'"{settings.playlist_name}" was deleted on Spotify and recreated on {_stamp(now)}',
+        )
+        recreated, pending = True, False
+        PENDING_PUBLICATION.clear(session)
+    last = _last_publication(session=session, playlist_id=playlist_id)
+    ours = set(last.track_ids) if last is not None and not pending else set()
+    last_snapshot = None if last is None else last.snapshot_id
+    if last is not None and not pending and snapshot == last_snapshot:
+        return Observed(
+            playlist_id, snapshot, tuple(last.track_ids), frozenset(ours), last_snapshot,
+            pending, created, recreated,
+        )  # fmt: skip
+    current = _read_items(spotify, playlist_id)
+    removals = _record_removals(
+        session, ours=ours, current=current, already=(), settings=settings, now=now
+    )
+    return Observed(
+        playlist_id, snapshot, tuple(current), frozenset(ours), last_snapshot, pending,
+        created, recreated, read_items=True, removals=removals,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the playlist should hold, from which model, and whether that means a write."""
+
+    tracks: tuple[str, ...]
+    model_version: str | None
+
+    def rewrites(self, observed: Observed) -> bool:
+        return needs_rewrite(planned=list(self.tracks), current=list(observed.current))
+
+
+def plan(*, session: Session, settings: Settings, observed: Observed) -> Plan:
+    """The list to publish: the model in use's best tracks within the caps.
+
+    With no model in use (none yet, or the one in use was refused until the
+    next retrain) the playlist stays as the listener last saw it.
+    """
     model = promoted_model(session=session)
-    report.model_version = model.version if model else None
-    candidates = [] if model is None else load_candidates(session=session, model=model)
+    if model is None:
+        return Plan(observed.current, None)
     planned = plan_playlist(
-        candidates,
+        load_candidates(session=session, model=model),
         excluded=rated_track_ids(session=session) | liked_track_ids(session=session),
         size=settings.playlist_size,
         min_score=settings.playlist_min_probability,
         max_per_work=settings.max_per_work,
     )
-    report.published = len(planned)
-    return planned
+    return Plan(tuple(planned), model.version)
 
 
-def _stamp(now: datetime) -> str:
-    return now.strftime("%Y-%m-%d %H:%M UTC")
+@dataclass(frozen=True)
+class Written:
+    tracks: tuple[str, ...]
+    snapshot: str | None
+    removals: tuple[str, ...]
+    """Removals noticed in the last look right before replacing."""
+
+
+def write(
+    *,
+    session: Session,
+    spotify: PlaylistWriter,
+    settings: Settings,
+    now: datetime,
+    observed: Observed,
+    planned: Plan,
+) -> Written:
+    """Replace the playlist's items with the plan, safely.
+
+    Checkpoint: the plan is recorded as pending before the first write, so a
+    run after a crash mid-write knows missing tracks may be ours, not the
+    user's.  Spotify has no conditional write, so the items are read once
+    more right before replacing: a track the user removed since is a rating,
+    not overwritten.
+    """
+    PENDING_PUBLICATION.put(session, PendingPublication(observed.playlist_id, planned.tracks))
+    checkpoint(session)
+    spotify.update_playlist_details(
+        observed.playlist_id,
+        description=describe(
+            built_at=_stamp(now), model_version=planned.model_version, count=len(planned.tracks)
+        ),
+    )
+    latest = _read_items(spotify, observed.playlist_id)
+    late = _record_removals(
+        session,
+        ours=set(observed.ours) & set(observed.current),
+        current=latest,
+        already=observed.removals,
+        settings=settings,
+        now=now,
+    )
+    tracks = (
+        plan(session=session, settings=settings, observed=observed).tracks
+        if late
+        else planned.tracks
+    )
+    snapshot = spotify.replace_playlist_items(
+        observed.playlist_id, [f"spotify:track:{track_id}" for track_id in tracks]
+    )
+    return Written(tracks, snapshot, late)
 
 
 def publish_playlist(
@@ -207,85 +357,48 @@ def publish_playlist(
     now: datetime | None = None,
     listing_fresh: bool = False,
 ) -> PublishReport:
-    """One publish pass; see the module docstring for the order and why.
+    """One publish pass: :func:`observe`, :func:`plan`, :func:`write` if the list changed,
+    then record the publication (see the module docstring for the order and why).
 
     ``listing_fresh``: a sync has just listed ``/me/playlists`` into the
     playlists table, so the bot playlist's snapshot id (or its absence, when
     the user deleted it) is known without another call.
     """
     now = now or utcnow()
-    report = PublishReport()
-    playlist_id = BOT_PLAYLIST.get(session)
-    pending = PENDING_PUBLICATION.get(session)
-    snapshot: str | None
-    if playlist_id is None:
-        # Found or made just now: its snapshot is known, and a listing taken
-        # before this pass would not show it yet.
-        found, report.created = _find_or_create(
-            session=session, spotify=spotify, settings=settings, now=now
-        )
-        playlist_id, snapshot = found.id, found.snapshot_id
-    else:
-        snapshot = _observe(
-            session=session, spotify=spotify, playlist_id=playlist_id, listing_fresh=listing_fresh
-        )
-    if snapshot is None:
-        log.warning("playlist %s is gone (deleted by the user?); creating it again", playlist_id)
-        created = _create(session=session, spotify=spotify, settings=settings, now=now)
-        playlist_id, snapshot = created.id, created.snapshot_id
-        PLAYLIST_RECREATED.put(
-            session,
-            f'"{settings.playlist_name}" was deleted on Spotify and recreated on {_stamp(now)}',
-        )
-        report.recreated, pending = True, None
-        PENDING_PUBLICATION.clear(session)
-    report.playlist_id = playlist_id
-
-    last = _last_publication(session=session, playlist_id=playlist_id)
-    # What we last wrote, when we know it was written whole: only these can be
-    # tracks the user removed (after an interrupted write, missing ones are ours).
-    ours = set(last.track_ids) if last is not None and not pending else set()
-    if last is not None and not pending and snapshot == last.snapshot_id:
-        current = list(last.track_ids)
-    else:
-        current = _read_items(spotify, playlist_id)
-        report.read_items = True
-        _note_removals(session, report, ours=ours, current=current, settings=settings, now=now)
-
-    planned = _plan(session, settings, report)
-    if report.model_version is None:
-        # No model in use (none yet, or the one in use was refused until the next
-        # retrain): leave the playlist as the listener last saw it.
-        planned = current
-    if needs_rewrite(planned=planned, current=current):
-        PENDING_PUBLICATION.put(session, PendingPublication(playlist_id, tuple(planned)))
-        session.commit()
-        spotify.update_playlist_details(
-            playlist_id,
-            description=describe(
-                built_at=_stamp(now), model_version=report.model_version, count=len(planned)
-            ),
-        )
-        # Spotify has no conditional write: look once more right before replacing,
-        # so a track the user removed since we looked is a rating, not overwritten.
-        latest = _read_items(spotify, playlist_id)
-        if _note_removals(
-            session, report, ours=ours & set(current), current=latest, settings=settings, now=now
-        ):
-            planned = _plan(session, settings, report)
-        snapshot = spotify.replace_playlist_items(
-            playlist_id, [f"spotify:track:{track_id}" for track_id in planned]
-        )
-        report.rewritten = True
-    if report.rewritten or pending or last is None or snapshot != last.snapshot_id:
+    observed = observe(
+        session=session, spotify=spotify, settings=settings, now=now, listing_fresh=listing_fresh
+    )
+    planned = plan(session=session, settings=settings, observed=observed)
+    written: Written | None = None
+    if planned.rewrites(observed):
+        written = write(
+            session=session, spotify=spotify, settings=settings, now=now, observed=observed,
+            planned=planned,
+        )  # fmt: skip
+    snapshot = observed.snapshot if written is None else written.snapshot
+    changed = written is not None or observed.pending or snapshot != observed.last_snapshot
+    if changed or observed.last_snapshot is None:
         session.add(
             Publication(
-                playlist_id=playlist_id,
+                playlist_id=observed.playlist_id,
                 snapshot_id=snapshot,
-                track_ids=planned if report.rewritten else current,
-                model_version=report.model_version,
+                track_ids=list(observed.current if written is None else written.tracks),
+                model_version=planned.model_version,
                 created_at=now,
             )
         )
     PENDING_PUBLICATION.clear(session)
-    return report
+    return PublishReport(
+        playlist_id=observed.playlist_id,
+        created=observed.created,
+        recreated=observed.recreated,
+        read_items=observed.read_items,
+        removals=list(observed.removals + (() if written is None else written.removals)),
+        published=len(planned.tracks if written is None else written.tracks),
+        rewritten=written is not None,
+        model_version=planned.model_version,
+    )
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y-%m-%d %H:%M UTC")

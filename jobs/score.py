@@ -49,10 +49,6 @@ class ScoreReport:
     kind: str | None = None
     message: str = ""
 
-    @property
-    def needs_retrain(self) -> bool:
-        return self.status == "model_refused"
-
 
 def unrated_bach_tracks(*, session: Session) -> list[str]:
     rated = set(effective_ratings(session=session))

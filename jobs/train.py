@@ -93,18 +93,26 @@ def cv_spec(options: ModelOptions, n: int) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A model ready to be recorded: the artifact, what it is, and the gate's word on it."""
+
+    model: TasteModel
+    params: dict[str, Any]
+    """``candidate`` (what was asked for) and ``config`` (what the gate can rebuild)."""
+    metrics: dict[str, Any]
+    decision: GateDecision
+    text: str | None = None
+    """The decision in words, when it says more than ``decision.as_text()``."""
+
+
 def _register(
-    *,
-    session: Session,
-    settings: Settings,
-    model: TasteModel,
-    data: TrainingData,
-    params: dict[str, Any],
-    metrics: dict[str, Any],
-    decision: GateDecision,
-    text: str | None = None,
+    session: Session, settings: Settings, data: TrainingData, candidate: Candidate
 ) -> ModelVersion:
     """Save the artifact (with its JSON metadata) and record the version and decision."""
+    model, params, metrics, decision = (
+        candidate.model, candidate.params, candidate.metrics, candidate.decision
+    )  # fmt: skip
     data_fp = fingerprint(data.X, data.labels.relevance)
     saved = save_model(
         model,
@@ -131,7 +139,7 @@ def _register(
         n_ratings=data.n,
         promoted=decision.promote,
         promoted_at=now if decision.promote else None,
-        decision=text or decision.as_text(),
+        decision=candidate.text or decision.as_text(),
     )
     if decision.promote:  # at most one model is in use
         session.execute(
@@ -296,11 +304,8 @@ def _train_coldstart(
         )
     metrics = {"metric": "roc_auc", "score": None, "rating_cut": rating_cut, "why": why,
                "n_loved": data.labels.n_positive}  # fmt: skip
-    row = _register(
-        session=session, settings=settings, model=model, data=data,
-        params={"candidate": "coldstart", "config": COLDSTART.to_dict()},
-        metrics=metrics, decision=decision,
-    )  # fmt: skip
+    params = {"candidate": "coldstart", "config": COLDSTART.to_dict()}
+    row = _register(session, settings, data, Candidate(model, params, metrics, decision))
     log.info("model %s (coldstart, %d ratings): %s", row.version, data.n, decision.as_text())
     return TrainReport(
         status="coldstart",
@@ -353,10 +358,7 @@ def _gate_trained(
         "config": new_config.to_dict(),
         "params_by_fold": evaluation.chosen_result.choices(),
     }
-    row = _register(
-        session=session, settings=settings, model=result.model, data=data, params=params,
-        metrics=metrics, decision=decision,
-    )  # fmt: skip
+    row = _register(session, settings, data, Candidate(result.model, params, metrics, decision))
     log.info("model %s (%s, %d ratings): %s", row.version, row.kind, data.n, decision.as_text())
     if not decision.promote and current is not None and in_use is not None:
         row = _refit_in_use(session, settings, data, current, in_use, options, decision, rating_cut)
@@ -418,10 +420,7 @@ def _refit_in_use(
         "candidate": (current.params or {}).get("candidate", "mlp"),
         "config": config.to_dict(),
     }
-    row = _register(
-        session=session, settings=settings, model=model, data=data, params=params,
-        metrics=metrics, decision=keep, text=text,
-    )  # fmt: skip
+    row = _register(session, settings, data, Candidate(model, params, metrics, keep, text))
     log.info("model %s: %s", row.version, text)
     return row
 

@@ -34,7 +34,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from jobs.report import write_report
+from jobs.model_report import write_report
 from models.catalogue_demo import BACH_ID, DemoTrack
 from service.demo_folders import new_run_dir
 from service.demo_listener import HiddenTaste, react, share_loved

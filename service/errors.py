@@ -10,8 +10,8 @@
     │   ├── SettingsInvalid          a BACHBOT_* value failed validation
     │   └── DataDirUnusable          the data directory cannot be used
     ├── SpotifyError                 service.spotify.errors (gateway boundary)
-    ├── FeatureProviderError         models.features (provider boundary)
-    └── ModelError                   models.registry (artifact refused, too little data)
+    └── (models.errors.ModelError and its FeatureProviderError branch live in models/,
+         which imports nothing from service/; the command line treats them alike)
 
 Every message names the thing, the cause and the next step.  ``exit_code``
 is what ``bachbot`` exits with when the error ends a command, so the code is

@@ -2,9 +2,15 @@
 
 Every job, whether the scheduler or the CLI starts it, goes through
 :func:`run_job`.  The job's own work happens in one transaction that is
-rolled back on failure, so a failed or killed job leaves nothing half-written;
-the job-run row is written in a separate transaction so the failure itself is
-never lost.
+rolled back on failure, so a failed or killed job leaves nothing half-written
+- except at the job's explicit checkpoints
+(:func:`service.store.db.checkpoint`): where something outside the database
+has already happened (a playlist created on Spotify, a chunk of features
+fetched, the user's removals read), the job commits what it has so far, so
+a crash after it neither repeats the outside action nor loses the user's
+signal.  Each job's docstring lists its checkpoints and why a crash at each
+is safe.  The job-run row is written in a separate transaction so the
+failure itself is never lost.
 
 Failure policy (kept in :mod:`service.store.app_state`):
 
@@ -32,6 +38,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from models.errors import ModelError
 from service.errors import BachbotError
 from service.spotify.errors import (
     SpotifyAuthRevoked,
@@ -143,7 +150,11 @@ def run_job(
         with transaction(sessions) as session:
             result = work(session)
     except Exception as err:
-        message = str(err) if isinstance(err, BachbotError) else f"{type(err).__name__}: {err}"
+        message = (
+            str(err)
+            if isinstance(err, BachbotError | ModelError)
+            else f"{type(err).__name__}: {err}"
+        )
         with transaction(sessions) as session:
             _record_failure(
                 session=session,
@@ -155,7 +166,7 @@ def run_job(
             )
             run = session.get_one(JobRun, run_id)
             finish_job_run(session=session, run=run, status="failed", error=message)
-        if not isinstance(err, BachbotError):
+        if not isinstance(err, BachbotError | ModelError):
             log.log(
                 logging.ERROR if log_failures else logging.DEBUG,
                 "job=%s status=failed unexpected error",

@@ -294,8 +294,3 @@ def format_settings_error(err: ValidationError) -> str:
         given = "" if secret or "input" not in error else f" (got {error['input']!r})"
         lines.append(f"invalid setting {env}{given}: {message}")
     return "; ".join(lines)
-
-
-def load_settings(**overrides: object) -> Settings:
-    """Build the settings from the environment, ``.env`` and explicit overrides."""
-    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
-"""The feature-provider branch of bachbot's exception hierarchy.
+"""The feature-provider branch of the model's exception hierarchy.
 
-    BachbotError                       service.errors
+    ModelError                         models.errors
     └── FeatureProviderError           a provider could not describe tracks this cycle
         ├── ProviderRateLimited        the upstream asked us to wait (``retry_after_s``)
         └── ProviderUnavailable        the upstream failed or refused (``status``)
@@ -11,10 +11,10 @@ is skipped for this cycle, the others still run, and the next cycle retries.
 
 from __future__ import annotations
 
-from service.errors import BachbotError
+from models.errors import ModelError
 
 
-class FeatureProviderError(BachbotError):
+class FeatureProviderError(ModelError):
     """A feature provider could not describe the tracks asked for."""
 
     def __init__(self, message: str, *, provider: str) -> None:

@@ -210,7 +210,7 @@ def register(app: typer.Typer) -> None:
         fast: bool = typer.Option(False, "--fast", help=FAST_HELP),
     ) -> None:
         """Write a self-contained HTML report with plots of what the model learnt."""
-        from jobs.report import write_report
+        from jobs.model_report import write_report
         from service.cli.progress import progress_line
         from service.store.db import transaction
         from service.wiring import wire

@@ -153,6 +153,24 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def checkpoint(session: Session) -> None:
+    """Commit a job's work so far, because something outside the database already happened.
+
+    A job runs in one transaction (:mod:`service.jobrunner`), except where
+    it calls this: after a playlist was created on Spotify, after a chunk of
+    features was fetched from a provider, after the user's removals were read.
+    Everything before the checkpoint survives a crash after it, so the next
+    run neither repeats the outside action nor loses the user's signal; each
+    job's docstring lists its checkpoints and why a crash there is safe.
+    """
+    session.commit()
+
+
+def discard_since_checkpoint(session: Session) -> None:
+    """Undo a job's work since its last checkpoint (a provider failed mid-chunk)."""
+    session.rollback()
+
+
 def hide_password(url: str) -> str:
     """The URL with its password replaced by ``***`` (for status and logs)."""
     try:

@@ -157,7 +157,7 @@ def test_a_tampered_promoted_model_is_demoted_and_asks_for_a_retrain(
     path = Path(row.artifact_path or "")
     path.write_bytes(path.read_bytes() + b"tampered")
     report = score_tracks(session=session, settings=quick_settings)
-    assert report.needs_retrain and "sha256" in report.message
+    assert report.status == "model_refused" and "sha256" in report.message
     assert not row.promoted
     assert session.scalars(select(Prediction)).all() == []
 
