@@ -1,0 +1,54 @@
+"""The gateway's objects become the store's values field for field, and nothing is made up."""
+
+from __future__ import annotations
+
+from jobs.spotify_to_store import album_facts, track_facts
+from service.spotify.types import AlbumRef, Artist, TrackInfo
+from service.store.tracks import AlbumFacts, Credit, TrackFacts
+
+REF = AlbumRef(
+    id="al1",
+    name="Cello Suites",
+    album_type="compilation",
+    release_date="2019-05-01",
+    total_tracks=36,
+    artists=(Artist("a2", "A Cellist"),),
+)
+INFO = TrackInfo(
+    id="t1",
+    name="Prelude",
+    artists=(Artist("bach", "Johann Sebastian Bach"), Artist(None, "A Cellist")),
+    album=REF,
+    duration_ms=150_000,
+    isrc="USX1",
+    track_number=7,
+    is_local=False,
+    is_playable=True,
+)
+
+
+def test_an_album_keeps_every_field_the_store_knows() -> None:
+    assert album_facts(REF) == AlbumFacts(
+        id="al1",
+        name="Cello Suites",
+        album_type="compilation",
+        release_date="2019-05-01",
+        total_tracks=36,
+    )
+
+
+def test_a_track_keeps_every_field_the_store_knows() -> None:
+    assert track_facts(INFO) == TrackFacts(
+        id="t1",
+        name="Prelude",
+        artists=(Credit("bach", "Johann Sebastian Bach"), Credit(None, "A Cellist")),
+        album=album_facts(REF),
+        duration_ms=150_000,
+        isrc="USX1",
+        track_number=7,
+    )
+
+
+def test_a_track_without_album_or_isrc_says_so() -> None:
+    bare = TrackInfo("t2", "Aria", (), None, None, None, None, is_local=False, is_playable=None)
+    assert track_facts(bare) == TrackFacts("t2", "Aria", (), None, None, None, None)
