@@ -2,13 +2,14 @@
 
 The store holds tables and queries and imports no gateway code (the layer
 rule in DESIGN.md), so the sync jobs hand it values of its own.  The
-translation lives here once, so every source stores a track and an album the
-same way.
+translation lives here once, so every source stores a track, an album and a
+playlist the same way.
 """
 
 from __future__ import annotations
 
-from service.spotify.types import AlbumRef, TrackInfo
+from service.spotify.types import AlbumRef, PlaylistInfo, TrackInfo
+from service.store.playlists import ListedPlaylist
 from service.store.tracks import AlbumFacts, Credit, TrackFacts
 
 
@@ -31,4 +32,15 @@ def track_facts(info: TrackInfo) -> TrackFacts:
         duration_ms=info.duration_ms,
         isrc=info.isrc,
         track_number=info.track_number,
+    )
+
+
+def listed_playlist(info: PlaylistInfo) -> ListedPlaylist:
+    return ListedPlaylist(
+        id=info.id,
+        name=info.name,
+        owner_id=info.owner_id,
+        owner_name=info.owner_name,
+        snapshot_id=info.snapshot_id,
+        collaborative=info.collaborative,
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from jobs.spotify_to_store import listed_playlist
 from jobs.sync_context import SyncContext
 from service.spotify.errors import SpotifyNotFound, SpotifyRestricted
 from service.spotify.types import PlaylistInfo
@@ -150,7 +151,7 @@ def sync_playlists(ctx: SyncContext) -> PlaylistsReport:
         )
         row = upsert_playlist(
             session=ctx.session,
-            info=info,
+            playlist=listed_playlist(info),
             owned=info.owner_id == user_id,
             is_bot=step is Step.SKIP_BOT,
         )

@@ -1,9 +1,10 @@
-"""The gateway's objects become the store's values field for field, and nothing is made up."""
+"""The gateway's objects become the store's values field for field."""
 
 from __future__ import annotations
 
-from jobs.spotify_to_store import album_facts, track_facts
-from service.spotify.types import AlbumRef, Artist, TrackInfo
+from jobs.spotify_to_store import album_facts, listed_playlist, track_facts
+from service.spotify.types import AlbumRef, Artist, PlaylistInfo, TrackInfo
+from service.store.playlists import ListedPlaylist
 from service.store.tracks import AlbumFacts, Credit, TrackFacts
 
 REF = AlbumRef(
@@ -52,3 +53,25 @@ def test_a_track_keeps_every_field_the_store_knows() -> None:
 def test_a_track_without_album_or_isrc_says_so() -> None:
     bare = TrackInfo("t2", "Aria", (), None, None, None, None, is_local=False, is_playable=None)
     assert track_facts(bare) == TrackFacts("t2", "Aria", (), None, None, None, None)
+
+
+def test_a_listed_playlist_keeps_every_field_the_store_knows() -> None:
+    info = PlaylistInfo(
+        id="p1",
+        name="Baroque essentials",
+        owner_id="curator",
+        owner_name="A Curator",
+        snapshot_id="s9",
+        collaborative=True,
+        public=True,
+        items_total=12,
+        description="the best",
+    )
+    assert listed_playlist(info) == ListedPlaylist(
+        id="p1",
+        name="Baroque essentials",
+        owner_id="curator",
+        owner_name="A Curator",
+        snapshot_id="s9",
+        collaborative=True,
+    )
