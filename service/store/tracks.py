@@ -128,15 +128,6 @@ def known_track_ids(*, session: Session, ids: Iterable[str]) -> set[str]:
     return found
 
 
-def known_album_ids(*, session: Session, ids: Iterable[str]) -> set[str]:
-    wanted = list(set(ids))
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        found.update(session.scalars(select(Album.id).where(Album.id.in_(chunk))))
-    return found
-
-
 def unread_albums(*, session: Session, limit: int | None = None) -> list[Album]:
     """Albums whose tracks have not been read yet, oldest sighting first."""
     query = (
