@@ -45,7 +45,7 @@ class Step(StrEnum):
     READ = "read"
 
 
-def plan_playlist(
+def read_step(
     *,
     is_bot: bool,
     snapshot_id: str,
@@ -53,7 +53,11 @@ def plan_playlist(
     now: datetime,
     recheck: timedelta,
 ) -> Step:
-    """The step for one playlist given what is stored about it (pure)."""
+    """Whether to read one listed playlist's items this cycle, or why not (pure).
+
+    Read when it is new, its snapshot id moved, or Spotify refused it and the
+    re-check is due; the bot's own playlist is never a source.
+    """
     if is_bot:
         return Step.SKIP_BOT
     if stored is None:
@@ -142,7 +146,7 @@ def sync_playlists(ctx: SyncContext) -> PlaylistsReport:
     recheck = timedelta(hours=ctx.settings.unreadable_recheck_hours)
     for info in {p.id: p for p in listed}.values():
         stored = ctx.session.get(Playlist, info.id)
-        step = plan_playlist(
+        step = read_step(
             is_bot=is_bot_playlist(info, bot_id=bot_id, user_id=user_id, name=bot_name),
             snapshot_id=info.snapshot_id,
             stored=stored,
