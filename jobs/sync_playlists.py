@@ -31,10 +31,6 @@ from service.store.playlists import (
     upsert_playlist,
 )
 
-"""When Spotify last refused this app the items of someone else's playlist: the
-2026 rule holds for every such playlist, so the others are not asked until the
-next re-check (an app with pre-2024 quota is never refused and always reads)."""
-
 
 class Step(StrEnum):
     """What to do with one listed playlist this cycle."""
