@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from jobs.spotify_to_store import album_facts
 from jobs.sync_context import CallBudget, SyncContext
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import AlbumRef, Page, TrackInfo
@@ -156,7 +157,9 @@ def _add_albums(
 ) -> int:
     new = 0
     for ref in albums:
-        _, created = upsert_album(session=ctx.session, ref=ref, found_via=found_via, now=ctx.now)
+        _, created = upsert_album(
+            session=ctx.session, album=album_facts(ref), found_via=found_via, now=ctx.now
+        )
         new += created
     report.albums_found += new
     return new

@@ -14,15 +14,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from jobs.spotify_to_store import track_facts
 from models.bach import BachRules, title_metadata
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
-from service.spotify.types import AlbumRef, TrackInfo
+from service.spotify.types import TrackInfo
 from service.store.app_state import BOT_PLAYLIST
 from service.store.models import utcnow
 from service.store.tracks import upsert_track
-
-"""AppState key where the publish job keeps the id of "Predicted favourites"."""
 
 
 class CallBudget:
@@ -68,15 +67,10 @@ class SyncContext:
     def bot_playlist_id(self) -> str | None:
         return BOT_PLAYLIST.get(self.session)
 
-    def keep_track(self, info: TrackInfo, *, source: str, album: AlbumRef | None = None) -> bool:
+    def keep_track(self, info: TrackInfo, *, source: str) -> bool:
         """Store ``info`` if it is Bach; True when it is stored."""
         stored, created = store_track(
-            session=self.session,
-            rules=self.rules,
-            info=info,
-            source=source,
-            album=album,
-            now=self.now,
+            session=self.session, rules=self.rules, info=info, source=source, now=self.now
         )
         if created:
             self.new_track_ids.add(info.id)
@@ -89,7 +83,6 @@ def store_track(
     rules: BachRules,
     info: TrackInfo,
     source: str,
-    album: AlbumRef | None = None,
     force: bool = False,
     now: datetime | None = None,
 ) -> tuple[bool, bool]:
@@ -107,12 +100,11 @@ def store_track(
     bwv, meta = title_metadata(info.name)
     _, created = upsert_track(
         session=session,
-        info=info,
+        track=track_facts(info),
         is_bach=bach,
         bwv=bwv,
         meta=meta,
         source=source,
-        album=album,
         now=now,
     )
     return True, created

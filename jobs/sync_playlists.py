@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from jobs.spotify_to_store import listed_playlist
 from jobs.sync_context import SyncContext
 from service.spotify.errors import SpotifyNotFound, SpotifyRestricted
 from service.spotify.types import PlaylistInfo
@@ -30,10 +31,6 @@ from service.store.playlists import (
     upsert_playlist,
 )
 
-"""When Spotify last refused this app the items of someone else's playlist: the
-2026 rule holds for every such playlist, so the others are not asked until the
-next re-check (an app with pre-2024 quota is never refused and always reads)."""
-
 
 class Step(StrEnum):
     """What to do with one listed playlist this cycle."""
@@ -44,7 +41,7 @@ class Step(StrEnum):
     READ = "read"
 
 
-def plan_playlist(
+def read_step(
     *,
     is_bot: bool,
     snapshot_id: str,
@@ -52,7 +49,11 @@ def plan_playlist(
     now: datetime,
     recheck: timedelta,
 ) -> Step:
-    """The step for one playlist given what is stored about it (pure)."""
+    """Whether to read one listed playlist's items this cycle, or why not (pure).
+
+    Read when it is new, its snapshot id moved, or Spotify refused it and the
+    re-check is due; the bot's own playlist is never a source.
+    """
     if is_bot:
         return Step.SKIP_BOT
     if stored is None:
@@ -141,7 +142,7 @@ def sync_playlists(ctx: SyncContext) -> PlaylistsReport:
     recheck = timedelta(hours=ctx.settings.unreadable_recheck_hours)
     for info in {p.id: p for p in listed}.values():
         stored = ctx.session.get(Playlist, info.id)
-        step = plan_playlist(
+        step = read_step(
             is_bot=is_bot_playlist(info, bot_id=bot_id, user_id=user_id, name=bot_name),
             snapshot_id=info.snapshot_id,
             stored=stored,
@@ -150,7 +151,7 @@ def sync_playlists(ctx: SyncContext) -> PlaylistsReport:
         )
         row = upsert_playlist(
             session=ctx.session,
-            info=info,
+            playlist=listed_playlist(info),
             owned=info.owner_id == user_id,
             is_bot=step is Step.SKIP_BOT,
         )

@@ -174,6 +174,9 @@ LIKES_MARK: Slot[dict[str, Any]] = Slot("sync.likes.mark", _dict, _same)
 LIKES_FULL_PASS_AT = time_slot("sync.likes.full_pass_at")
 USER_ID = text_slot("sync.user_id")
 OTHERS_PLAYLISTS_REFUSED_AT = time_slot("sync.others_playlists_refused_at")
+"""When Spotify last refused this app the items of someone else's playlist: the
+2026 rule holds for every such playlist, so the others are not asked until the
+next re-check (an app with pre-2024 quota is never refused and always reads)."""
 TOP_TRACKS_AT = time_slot("sync.top_tracks_at")
 SAVED_ALBUMS: Slot[dict[str, Any]] = Slot("sync.saved_albums", _dict, _same)
 """Progress of the saved-albums walk (``jobs.sync_catalogue`` owns its layout)."""

@@ -2,7 +2,9 @@
 
 A playlist row remembers two snapshot ids: the one last listed in
 ``/me/playlists`` and the one whose items are stored, so the sync can tell
-"unchanged, nothing to fetch" without a call.
+"unchanged, nothing to fetch" without a call.  The sync hands over a
+:class:`ListedPlaylist`, the store's own plain value (see
+:mod:`jobs.spotify_to_store`), so the store needs no gateway code.
 """
 
 from __future__ import annotations
@@ -14,8 +16,20 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.spotify.types import PlaylistInfo
 from service.store.models import Playlist, PlaylistTrack
+
+
+@dataclass(frozen=True)
+class ListedPlaylist:
+    """One playlist as ``/me/playlists`` lists it now."""
+
+    id: str
+    name: str
+    owner_id: str
+    owner_name: str | None
+    snapshot_id: str
+    """The version listed, not necessarily the one whose items are stored."""
+    collaborative: bool
 
 
 @dataclass(frozen=True)
@@ -27,18 +41,20 @@ class StoredItem:
     added_at: datetime | None
 
 
-def upsert_playlist(*, session: Session, info: PlaylistInfo, owned: bool, is_bot: bool) -> Playlist:
+def upsert_playlist(
+    *, session: Session, playlist: ListedPlaylist, owned: bool, is_bot: bool
+) -> Playlist:
     """Record a playlist as listed now (name, owner, snapshot); readability is kept."""
-    row = session.get(Playlist, info.id)
+    row = session.get(Playlist, playlist.id)
     if row is None:
-        row = Playlist(id=info.id, readable=True, synced_snapshot_id=None)
+        row = Playlist(id=playlist.id, readable=True, synced_snapshot_id=None)
         session.add(row)
-    row.name = info.name
-    row.owner_id = info.owner_id
-    row.owner_name = info.owner_name
-    row.snapshot_id = info.snapshot_id
+    row.name = playlist.name
+    row.owner_id = playlist.owner_id
+    row.owner_name = playlist.owner_name
+    row.snapshot_id = playlist.snapshot_id
     row.owned = owned
-    row.collaborative = info.collaborative
+    row.collaborative = playlist.collaborative
     row.followed = True
     row.is_bot_playlist = is_bot
     session.flush()

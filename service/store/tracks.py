@@ -1,22 +1,56 @@
-"""Tracks and albums as the gateway describes them, written into the catalogue tables.
+"""Tracks and albums as Spotify describes them, written into the catalogue tables.
 
 The caller decides whether a track is Bach and what its title says (see
-:mod:`models.bach`); these functions only keep the rows in step with Spotify,
-never overwriting a known value with a missing one (a simplified track from
-an album listing has no ISRC, a full one does).
+:mod:`models.bach`) and hands over plain values of the store's own
+(:class:`TrackFacts`, :class:`AlbumFacts`), so the store needs no gateway
+code; :mod:`jobs.spotify_to_store` makes them.  These functions only keep the
+rows in step with Spotify, never overwriting a known value with a missing one
+(a simplified track from an album listing has no ISRC, a full one does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.spotify.types import AlbumRef, TrackInfo
 from service.store.models import Album, Track, utcnow
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One artist credited on a track (performer, ensemble or the composer himself)."""
+
+    id: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class AlbumFacts:
+    """What Spotify says about one album; None where it said nothing."""
+
+    id: str
+    name: str
+    album_type: str | None
+    release_date: str | None
+    total_tracks: int | None
+
+
+@dataclass(frozen=True)
+class TrackFacts:
+    """What Spotify says about one track; None where it said nothing (it is not stored)."""
+
+    id: str
+    name: str
+    artists: tuple[Credit, ...]
+    album: AlbumFacts | None
+    duration_ms: int | None
+    isrc: str | None
+    track_number: int | None
 
 
 def _set(row: Any, field: str, value: Any) -> None:
@@ -28,35 +62,33 @@ def _set(row: Any, field: str, value: Any) -> None:
 def upsert_track(
     *,
     session: Session,
-    info: TrackInfo,
+    track: TrackFacts,
     is_bach: bool,
     bwv: str | None,
     meta: dict[str, Any],
     source: str,
-    album: AlbumRef | None = None,
     now: datetime | None = None,
 ) -> tuple[Track, bool]:
     """Insert or refresh one track; returns ``(row, created)``.
 
-    ``album`` stands in when the track comes without one (album listings).
     ``source`` is kept from the first sighting: it says how bachbot found it.
     """
-    album = info.album or album
-    row = session.get(Track, info.id)
+    row = session.get(Track, track.id)
     created = row is None
     if row is None:
-        row = Track(id=info.id, source=source, first_seen_at=now or utcnow(), meta={})
+        row = Track(id=track.id, source=source, first_seen_at=now or utcnow(), meta={})
         session.add(row)
-    _set(row, "name", info.name)
-    _set(row, "artists", [{"id": a.id, "name": a.name} for a in info.artists])
+    _set(row, "name", track.name)
+    _set(row, "artists", [{"id": a.id, "name": a.name} for a in track.artists])
+    album = track.album
     if album is not None:
         _set(row, "album_id", album.id)
         _set(row, "album_name", album.name)
         _set(row, "album_type", album.album_type)
         _set(row, "release_date", album.release_date)
-    _set(row, "duration_ms", info.duration_ms)
-    _set(row, "isrc", info.isrc)
-    _set(row, "track_number", info.track_number)
+    _set(row, "duration_ms", track.duration_ms)
+    _set(row, "isrc", track.isrc)
+    _set(row, "track_number", track.track_number)
     if row.is_bach != is_bach:
         row.is_bach = is_bach
     if row.bwv != bwv:
@@ -68,18 +100,20 @@ def upsert_track(
 
 
 def upsert_album(
-    *, session: Session, ref: AlbumRef, found_via: str, now: datetime | None = None
+    *, session: Session, album: AlbumFacts, found_via: str, now: datetime | None = None
 ) -> tuple[Album, bool]:
     """Insert or refresh one album; ``found_via`` and ``tracks_read_at`` are kept."""
-    row = session.get(Album, ref.id)
+    row = session.get(Album, album.id)
     created = row is None
     if row is None:
-        row = Album(id=ref.id, name=ref.name, found_via=found_via, first_seen_at=now or utcnow())
+        row = Album(
+            id=album.id, name=album.name, found_via=found_via, first_seen_at=now or utcnow()
+        )
         session.add(row)
-    _set(row, "name", ref.name)
-    _set(row, "album_type", ref.album_type)
-    _set(row, "release_date", ref.release_date)
-    _set(row, "total_tracks", ref.total_tracks)
+    _set(row, "name", album.name)
+    _set(row, "album_type", album.album_type)
+    _set(row, "release_date", album.release_date)
+    _set(row, "total_tracks", album.total_tracks)
     session.flush()
     return row, created
 
@@ -91,15 +125,6 @@ def known_track_ids(*, session: Session, ids: Iterable[str]) -> set[str]:
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         found.update(session.scalars(select(Track.id).where(Track.id.in_(chunk))))
-    return found
-
-
-def known_album_ids(*, session: Session, ids: Iterable[str]) -> set[str]:
-    wanted = list(set(ids))
-    found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        found.update(session.scalars(select(Album.id).where(Album.id.in_(chunk))))
     return found
 
 

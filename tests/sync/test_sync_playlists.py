@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from jobs.sync_playlists import Step, plan_playlist
+from jobs.sync_playlists import Step, read_step
 from service.spotify_sim import SpotifySim
 from service.store.app_state import BOT_PLAYLIST
 from service.store.models import Playlist, Track, utcnow
@@ -202,8 +202,10 @@ DAY = timedelta(hours=24)
         (False, _row(readable=False, last_checked_at=None), Step.READ),
     ],
 )
-def test_plan_for_a_listed_playlist(is_bot: bool, stored: Playlist | None, expected: Step) -> None:
-    step = plan_playlist(is_bot=is_bot, snapshot_id="s1", stored=stored, now=NOW, recheck=DAY)
+def test_a_listed_playlist_is_read_when_new_changed_or_due(
+    is_bot: bool, stored: Playlist | None, expected: Step
+) -> None:
+    step = read_step(is_bot=is_bot, snapshot_id="s1", stored=stored, now=NOW, recheck=DAY)
     assert step is expected
 
 
