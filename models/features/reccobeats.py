@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from models.features.base import ProviderResult, TrackForFeatures
+from models.features.context import ProviderContext, ProviderSettings, Skipped
 from models.features.errors import ProviderRateLimited, ProviderUnavailable
 
 RECCOBEATS_COLUMNS: tuple[str, ...] = (
@@ -60,16 +61,33 @@ class ReccoBeatsProvider:
     """Batches of 40 ids to ``{base}v1/audio-features`` through an injected httpx client."""
 
     name = "reccobeats"
+    title = "ReccoBeats audio descriptors"
+    status_note = "sends Spotify track ids to ReccoBeats"
     schema_version = 1
     columns = RECCOBEATS_COLUMNS
+    block = "audio"
+    priority = 1
+    """Fills the audio columns Spotify's own analysis left missing."""
+    order = 1
+    chunk = 200
+    per_cycle = 4000
+    """100 calls of 40 ids: a first run over a big library spreads over a few cycles."""
 
     def __init__(self, client: httpx.Client, *, base_url: str) -> None:
         self._client = client
         self._url = base_url.rstrip("/") + "/v1/audio-features"
 
-    @property
-    def available(self) -> bool:
-        return True
+    @classmethod
+    def disabled_by(cls, settings: ProviderSettings) -> str | None:
+        return None if settings.reccobeats_enabled else "BACHBOT_RECCOBEATS_ENABLED=false"
+
+    @classmethod
+    def from_context(cls, context: ProviderContext) -> ReccoBeatsProvider | Skipped:
+        if (setting := cls.disabled_by(context.settings)) is not None:
+            return Skipped(f"disabled ({setting})")
+        if context.http_client is None:
+            return Skipped("no HTTP client to reach ReccoBeats with")
+        return cls(context.http_client, base_url=context.settings.reccobeats_base)
 
     def fetch(self, tracks: Sequence[TrackForFeatures]) -> ProviderResult:
         ids = [t.id for t in tracks]
