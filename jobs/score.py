@@ -25,7 +25,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from models.errors import ArtifactRefused
-from models.matrix import FEATURE_SCHEMA
+from models.matrix import feature_schema
 from models.pipeline import score
 from models.registry import load_model
 from service.settings import Settings
@@ -96,11 +96,12 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
     version = promoted_model(session=session)
     if version is None or not version.artifact_path:
         return ScoreReport(status="no_model", message="no model promoted yet; run `bachbot train`")
+    schema = feature_schema()
     try:
         model = load_model(
             Path(version.artifact_path),
-            schema_version=FEATURE_SCHEMA.version,
-            columns=FEATURE_SCHEMA.columns,
+            schema_version=schema.version,
+            columns=schema.columns,
             expected_sha256=version.sha256,
         )
     except ArtifactRefused as err:

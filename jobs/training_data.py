@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from jobs.playlist_plan import work_key
 from models.folds import Grouping, union_groups
-from models.matrix import FEATURE_SCHEMA
+from models.matrix import feature_schema
 from models.pipeline import Array
 from models.target import Labels, from_ratings
 from service.settings import Settings
@@ -86,7 +86,7 @@ def load_training_data(*, session: Session, settings: Settings) -> TrainingData:
     X = (
         load_matrix(session=session, track_ids=ids)
         if ids
-        else np.empty((0, len(FEATURE_SCHEMA.columns)))
+        else np.empty((0, len(feature_schema().columns)))
     )
     labels = from_ratings(
         [ratings[t].value for t in ids],

@@ -17,7 +17,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from models.features.base import FeatureValues, TrackForFeatures
-from models.matrix import PROVIDER_VERSIONS, build_matrix
+from models.matrix import build_matrix, matrix_layout
 from service.store.models import Feature, Track, utcnow
 
 
@@ -106,7 +106,7 @@ def load_feature_rows(
     Rows at another schema version than ``versions[provider]`` are left out
     (default: the versions the feature matrix reads); every id asked for is a key.
     """
-    wanted = PROVIDER_VERSIONS if versions is None else versions
+    wanted = matrix_layout().versions if versions is None else versions
     result: dict[str, dict[str, dict[str, Any] | None]] = {tid: {} for tid in track_ids}
     ids = list(result)
     for start in range(0, len(ids), 500):

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.features import compute_features
-from models.matrix import FEATURE_SCHEMA
+from models.matrix import feature_schema
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SpotifySim
@@ -68,7 +68,7 @@ def test_new_app_gets_403_once_then_uses_reccobeats_and_metadata(
         in provider_status(session=session, settings=recco_settings)["spotify_audio"]
     )
     matrix = load_matrix(session=session, track_ids=ids)
-    energy = FEATURE_SCHEMA.columns.index("audio.energy")
+    energy = feature_schema().columns.index("audio.energy")
     assert matrix[:, energy].tolist() == pytest.approx([k / 100 for k in range(5)])
 
     spotify_sim.reset_calls()
