@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from models.features.base import FeatureProvider, ProviderClass
+from models.features.base import FeatureProvider, ProviderClass, TrackForFeatures
 from models.features.context import AudioSource, ProviderContext, Skipped
 from models.features.errors import FeatureProviderError, ProviderRateLimited, ProviderUnavailable
 from models.features.registry import provider_classes
@@ -42,7 +42,12 @@ from service.store.app_state import (
     provider_failing,
     provider_unavailable,
 )
-from service.store.features import save_features, tracks_for_features, tracks_missing_features
+from service.store.features import (
+    TrackFacts,
+    save_features,
+    tracks_for_features,
+    tracks_missing_features,
+)
 from service.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -97,6 +102,22 @@ def build_providers(
     return providers, skipped
 
 
+def for_providers(track: TrackFacts) -> TrackForFeatures:
+    """A stored track as providers see it (the store knows nothing of models/)."""
+    return TrackForFeatures(
+        id=track.id,
+        name=track.name,
+        artists=track.artists,
+        album_name=track.album_name,
+        album_type=track.album_type,
+        release_date=track.release_date,
+        duration_ms=track.duration_ms,
+        track_number=track.track_number,
+        bwv=track.bwv,
+        meta=track.meta,
+    )
+
+
 def _run_provider(
     *, session: Session, kind: ProviderClass, provider: FeatureProvider, report: FeaturesReport
 ) -> None:
@@ -110,7 +131,8 @@ def _run_provider(
     )
     for start in range(0, len(missing), kind.chunk):
         ids = missing[start : start + kind.chunk]
-        result = provider.fetch(tracks_for_features(session=session, track_ids=ids))
+        tracks = tracks_for_features(session=session, track_ids=ids)
+        result = provider.fetch([for_providers(t) for t in tracks])
         values = {track_id: result.get(track_id) for track_id in ids}
         save_features(
             session=session,

@@ -24,12 +24,12 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from jobs.feature_matrix import load_matrix
 from models.errors import ArtifactRefused
 from models.matrix import feature_schema
 from models.pipeline import score
 from models.registry import load_model
 from service.settings import Settings
-from service.store.features import load_matrix
 from service.store.model_versions import promoted_model
 from service.store.models import Feature, Prediction, Track, utcnow
 from service.store.ratings import effective_ratings
