@@ -124,8 +124,8 @@ class ProviderClass(Protocol):
         """Most tracks asked about per run (None: all), so one cycle's calls stay bounded."""
         ...
 
-    def disabled_by(self, settings: ProviderSettings) -> str | None:
-        """The setting that switches it off, as the listener would set it (None: on)."""
+    def enabled(self, settings: ProviderSettings) -> bool:
+        """False when the listener's settings switch it off (the status page says "off")."""
         ...
 
     def from_context(self, context: ProviderContext) -> FeatureProvider | Skipped:

@@ -121,8 +121,8 @@ class MetadataProvider:
         self._composer_ids = frozenset(composer_ids)
 
     @classmethod
-    def disabled_by(cls, settings: ProviderSettings) -> str | None:
-        return None
+    def enabled(cls, settings: ProviderSettings) -> bool:
+        return True
 
     @classmethod
     def from_context(cls, context: ProviderContext) -> MetadataProvider | Skipped:

@@ -11,13 +11,14 @@ ReccoBeats; ``settings.reccobeats_enabled`` switches it off.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from models.features.base import ProviderResult, TrackForFeatures
 from models.features.context import ProviderContext, ProviderSettings, Skipped
 from models.features.errors import ProviderRateLimited, ProviderUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 RECCOBEATS_COLUMNS: tuple[str, ...] = (
     "acousticness", "danceability", "energy", "instrumentalness", "key", "liveness",
@@ -78,13 +79,13 @@ class ReccoBeatsProvider:
         self._url = base_url.rstrip("/") + "/v1/audio-features"
 
     @classmethod
-    def disabled_by(cls, settings: ProviderSettings) -> str | None:
-        return None if settings.reccobeats_enabled else "BACHBOT_RECCOBEATS_ENABLED=false"
+    def enabled(cls, settings: ProviderSettings) -> bool:
+        return settings.reccobeats_enabled
 
     @classmethod
     def from_context(cls, context: ProviderContext) -> ReccoBeatsProvider | Skipped:
-        if (setting := cls.disabled_by(context.settings)) is not None:
-            return Skipped(f"disabled ({setting})")
+        if not cls.enabled(context.settings):
+            return Skipped("disabled (BACHBOT_RECCOBEATS_ENABLED=false)")
         if context.http_client is None:
             return Skipped("no HTTP client to reach ReccoBeats with")
         return cls(context.http_client, base_url=context.settings.reccobeats_base)
@@ -98,6 +99,8 @@ class ReccoBeatsProvider:
         return result
 
     def _get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
+        import httpx  # here, not at the top: `bachbot status` imports this module, not httpx
+
         try:
             response = self._client.get(self._url, params={"ids": ",".join(ids)})
         except httpx.HTTPError as err:

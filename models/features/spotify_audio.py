@@ -95,8 +95,8 @@ class SpotifyAudioProvider:
         self._restricted = restricted
 
     @classmethod
-    def disabled_by(cls, settings: ProviderSettings) -> str | None:
-        return None
+    def enabled(cls, settings: ProviderSettings) -> bool:
+        return True
 
     @classmethod
     def from_context(cls, context: ProviderContext) -> SpotifyAudioProvider | Skipped:

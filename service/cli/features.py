@@ -13,8 +13,6 @@ from service.cli import settings_of
 if TYPE_CHECKING:
     from service.store.models import Track
 
-PROVIDER_ORDER = ("spotify_audio", "reccobeats", "metadata")
-
 
 def track_id_from(text: str) -> str:
     """A bare id, ``spotify:track:ID`` or ``https://open.spotify.com/track/ID?si=...`` -> ID."""
@@ -31,6 +29,7 @@ def render_features(
     """
     from models.features.catalogue import lookup
     from models.features.keys import key_label
+    from models.features.registry import provider_classes
     from models.features.titles import parse_title
 
     info = parse_title(track.name)
@@ -49,7 +48,8 @@ def render_features(
     if info.instruments:
         facts.append("instruments " + ", ".join(info.instruments))
     lines.append("title: " + " · ".join(facts))
-    for provider in [*PROVIDER_ORDER, *sorted(set(rows) - set(PROVIDER_ORDER))]:
+    chain = [kind.name for kind in provider_classes()]
+    for provider in [*chain, *sorted(set(rows) - set(chain))]:  # then any no longer registered
         if provider not in rows:
             lines.append(f"[{provider}] not fetched yet")
             continue
