@@ -226,8 +226,8 @@ def _bot_playlist_id(*, session: Session) -> str | None:
 
 
 def provider_status(*, session: Session, settings: Settings) -> dict[str, str]:
-    """One line per registered feature provider: on, off (and why), or unavailable since
-    when; then whether it is failing."""
+    """One line per registered feature provider: on (and what it sends elsewhere), off,
+    or unavailable for this app since when and why; then whether it is failing."""
     status: dict[str, str] = {}
     for kind in provider_classes():
         unavailable = provider_unavailable(kind.name).get(session)
