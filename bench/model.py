@@ -2,7 +2,7 @@
 
     python -m bench.model [--sizes 100,1000] [--score 50000]
 
-The synthetic matrix has ``models.matrix.FEATURE_SCHEMA``'s 139 columns with
+The synthetic matrix has ``models.matrix.feature_schema()``'s 139 columns with
 the blocks a new Spotify app really sees: the Spotify-only audio columns
 (duration, time signature, segment means) all missing, the ReccoBeats columns
 present for 85 % of the tracks (missing as a block for the rest), the
@@ -28,7 +28,7 @@ from models.candidates import Config, mlp_configs
 from models.evaluate import train_model
 from models.features.reccobeats import ReccoBeatsProvider
 from models.folds import default_repeats
-from models.matrix import FEATURE_SCHEMA
+from models.matrix import feature_schema
 from models.pipeline import Array, TasteModel, score
 from models.target import from_ratings
 
@@ -40,7 +40,7 @@ Progress = Callable[[str], None]
 def synthetic_matrix(n: int, *, seed: int = 0) -> tuple[Array, Array]:
     """``n`` rows shaped like the feature matrix of a new app (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    columns = FEATURE_SCHEMA.columns
+    columns = feature_schema().columns
     X = np.full((n, len(columns)), np.nan)
     recco = set(ReccoBeatsProvider.columns)
     has_recco = rng.uniform(size=n) < 0.85
@@ -71,7 +71,7 @@ def default_options() -> Any:
 def time_training(n: int, *, options: Any, seed: int = 0) -> tuple[float, TasteModel]:
     X, y = synthetic_matrix(n, seed=seed)
     started = time.perf_counter()
-    result = train_model(X, from_ratings(y), options=options, columns=FEATURE_SCHEMA.columns)
+    result = train_model(X, from_ratings(y), options=options, columns=feature_schema().columns)
     return time.perf_counter() - started, result.model
 
 

@@ -4,15 +4,20 @@ Each provider is asked only about tracks with no stored row at its current
 schema version, in chunks, and each chunk is committed as soon as it is stored,
 so an interrupted run loses at most one chunk and a second run fetches nothing.
 
+Which providers exist, in which order, with which chunk size and per-cycle
+budget, is what their classes declare in :mod:`models.features.registry`; this
+job only hands each class the cycle's context and runs what it builds.
+
 Degrading, not failing: a provider that errors is skipped for this cycle and
 the others still run.  The exception is Spotify's rate limit, which is per
 app: it ends the job so the job runner pauses every Spotify job until the
-time Spotify named.  ``spotify_audio``'s first 403 is permanent for this app
-(Spotify closed audio-features to apps created after Nov 2024): it is stored
-(:func:`service.store.app_state.provider_unavailable`) and the provider is not
-built again.  Each provider's failure is logged once when it starts and once
-when it ends (:func:`service.store.app_state.note_failure` / ``note_recovery``,
-the same tracking the job runner uses).
+time Spotify named.  A ``lasting`` refusal (``spotify_audio``'s first 403:
+Spotify closed audio-features to apps created after Nov 2024) is stored
+(:func:`service.store.app_state.provider_unavailable`) and passed to the
+provider class on every later cycle.  Each provider's failure is logged once
+when it starts and once when it ends
+(:func:`service.store.app_state.note_failure` / ``note_recovery``, the same
+tracking the job runner uses).
 """
 
 from __future__ import annotations
@@ -24,11 +29,10 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from models.features.base import FeatureProvider
+from models.features.base import FeatureProvider, ProviderClass, TrackForFeatures
+from models.features.context import AudioSource, ProviderContext, Skipped
 from models.features.errors import FeatureProviderError, ProviderRateLimited, ProviderUnavailable
-from models.features.metadata import MetadataProvider
-from models.features.reccobeats import ReccoBeatsProvider
-from models.features.spotify_audio import AudioSource, SpotifyAudioProvider
+from models.features.registry import provider_classes
 from service.settings import Settings
 from service.spotify.errors import SpotifyError, SpotifyRateLimited, SpotifyRestricted
 from service.store.app_state import (
@@ -38,14 +42,15 @@ from service.store.app_state import (
     provider_failing,
     provider_unavailable,
 )
-from service.store.features import save_features, tracks_for_features, tracks_missing_features
+from service.store.features import (
+    TrackFacts,
+    save_features,
+    tracks_for_features,
+    tracks_missing_features,
+)
 from service.store.models import utcnow
 
 log = logging.getLogger(__name__)
-
-CHUNK: dict[str, int] = {"spotify_audio": 100, "reccobeats": 200, "metadata": 500}
-PER_CYCLE: dict[str, int | None] = {"spotify_audio": 500, "reccobeats": 4000, "metadata": None}
-"""Most tracks a provider is asked about per run (audio-analysis costs one call per track)."""
 
 
 @dataclass
@@ -77,49 +82,68 @@ def build_providers(
     spotify: AudioSource | None,
     settings: Settings,
     http_client: httpx.Client | None,
-) -> tuple[list[FeatureProvider], dict[str, str]]:
-    """The providers to run this cycle and why any others are left out."""
-    providers: list[FeatureProvider] = []
+) -> tuple[list[tuple[ProviderClass, FeatureProvider]], dict[str, str]]:
+    """The providers to run this cycle, in chain order, and why any others are left out."""
+    providers: list[tuple[ProviderClass, FeatureProvider]] = []
     skipped: dict[str, str] = {}
-    if spotify is None:
-        skipped["spotify_audio"] = "no Spotify connection"
-    elif provider_unavailable(SpotifyAudioProvider.name).get(session) is not None:
-        skipped["spotify_audio"] = "unavailable for this app (Spotify answered 403)"
-    else:
-        providers.append(SpotifyAudioProvider(spotify, restricted=(SpotifyRestricted,)))
-    if not settings.reccobeats_enabled:
-        skipped["reccobeats"] = "disabled (BACHBOT_RECCOBEATS_ENABLED=false)"
-    elif http_client is not None:
-        providers.append(ReccoBeatsProvider(http_client, base_url=settings.reccobeats_base))
-    providers.append(MetadataProvider(composer_ids=settings.composer_artist_ids))
+    for kind in provider_classes():
+        context = ProviderContext(
+            settings=settings,
+            audio_source=spotify,
+            audio_refused=(SpotifyRestricted,),
+            http_client=http_client,
+            switched_off_for_good=provider_unavailable(kind.name).get(session) is not None,
+        )
+        built = kind.from_context(context)
+        if isinstance(built, Skipped):
+            skipped[kind.name] = built.reason
+        else:
+            providers.append((kind, built))
     return providers, skipped
 
 
-def _run_provider(*, session: Session, provider: FeatureProvider, report: FeaturesReport) -> None:
+def for_providers(track: TrackFacts) -> TrackForFeatures:
+    """A stored track as providers see it (the store knows nothing of models/)."""
+    return TrackForFeatures(
+        id=track.id,
+        name=track.name,
+        artists=track.artists,
+        album_name=track.album_name,
+        album_type=track.album_type,
+        release_date=track.release_date,
+        duration_ms=track.duration_ms,
+        track_number=track.track_number,
+        bwv=track.bwv,
+        meta=track.meta,
+    )
+
+
+def _run_provider(
+    *, session: Session, kind: ProviderClass, provider: FeatureProvider, report: FeaturesReport
+) -> None:
     """Fetch and store chunk by chunk until nothing is missing or the cycle's budget is spent."""
-    budget = PER_CYCLE.get(provider.name)
-    chunk = CHUNK.get(provider.name, 200)
     # One query for what is missing (an anti-join over every track), then chunks.
     missing = tracks_missing_features(
         session=session,
-        provider=provider.name,
-        schema_version=provider.schema_version,
-        limit=budget,
+        provider=kind.name,
+        schema_version=kind.schema_version,
+        limit=kind.per_cycle,
     )
-    for start in range(0, len(missing), chunk):
-        ids = missing[start : start + chunk]
-        result = provider.fetch(tracks_for_features(session=session, track_ids=ids))
+    for start in range(0, len(missing), kind.chunk):
+        ids = missing[start : start + kind.chunk]
+        tracks = tracks_for_features(session=session, track_ids=ids)
+        result = provider.fetch([for_providers(t) for t in tracks])
         values = {track_id: result.get(track_id) for track_id in ids}
         save_features(
             session=session,
-            provider=provider.name,
-            schema_version=provider.schema_version,
+            provider=kind.name,
+            schema_version=kind.schema_version,
             values=values,
         )
         session.commit()
-        report.stored[provider.name] = report.stored.get(provider.name, 0) + len(ids)
+        report.stored[kind.name] = report.stored.get(kind.name, 0) + len(ids)
         empty = sum(1 for v in values.values() if v is None)
-        report.empty[provider.name] = report.empty.get(provider.name, 0) + empty
+        report.empty[kind.name] = report.empty.get(kind.name, 0) + empty
 
 
 def _note_failure(*, session: Session, name: str, err: Exception) -> None:
@@ -151,8 +175,8 @@ def compute_features(
             session=session, spotify=spotify, settings=settings, http_client=client
         )
         report = FeaturesReport(skipped=skipped)
-        for provider in providers:
-            _run_one(session=session, provider=provider, report=report)
+        for kind, provider in providers:
+            _run_one(session=session, kind=kind, provider=provider, report=report)
     finally:
         if own_client and client is not None:
             client.close()
@@ -160,27 +184,30 @@ def compute_features(
     return report
 
 
-def _run_one(*, session: Session, provider: FeatureProvider, report: FeaturesReport) -> None:
+def _run_one(
+    *, session: Session, kind: ProviderClass, provider: FeatureProvider, report: FeaturesReport
+) -> None:
+    name = kind.name
     try:
-        _run_provider(session=session, provider=provider, report=report)
+        _run_provider(session=session, kind=kind, provider=provider, report=report)
     except ProviderUnavailable as err:
         session.rollback()
-        if provider.name == SpotifyAudioProvider.name and err.status == 403:
+        if err.lasting:
             log.warning("%s", err)
-            provider_unavailable(provider.name).put(
+            provider_unavailable(name).put(
                 session, Unavailable(since=utcnow().isoformat(timespec="seconds"), reason=str(err))
             )
             session.commit()
-            report.skipped[provider.name] = "unavailable for this app (Spotify answered 403)"
+            report.skipped[name] = str(err)
             return
-        _note_failure(session=session, name=provider.name, err=err)
+        _note_failure(session=session, name=name, err=err)
         session.commit()
-        report.skipped[provider.name] = str(err)
+        report.skipped[name] = str(err)
     except ProviderRateLimited as err:
         session.rollback()
-        _note_failure(session=session, name=provider.name, err=err)
+        _note_failure(session=session, name=name, err=err)
         session.commit()
-        report.skipped[provider.name] = str(err)
+        report.skipped[name] = str(err)
         report.retry_after_s = max(report.retry_after_s or 0.0, err.retry_after_s)
     except SpotifyRateLimited:
         # Spotify's limit is per app, not per endpoint: the job runner must pause
@@ -189,9 +216,9 @@ def _run_one(*, session: Session, provider: FeatureProvider, report: FeaturesRep
         raise
     except (FeatureProviderError, SpotifyError) as err:
         session.rollback()
-        _note_failure(session=session, name=provider.name, err=err)
+        _note_failure(session=session, name=name, err=err)
         session.commit()
-        report.skipped[provider.name] = str(err)
+        report.skipped[name] = str(err)
     else:
-        _note_success(session=session, name=provider.name)
+        _note_success(session=session, name=name)
         session.commit()

@@ -24,12 +24,12 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from jobs.feature_matrix import load_matrix
 from models.errors import ArtifactRefused
-from models.matrix import FEATURE_SCHEMA
+from models.matrix import feature_schema
 from models.pipeline import score
 from models.registry import load_model
 from service.settings import Settings
-from service.store.features import load_matrix
 from service.store.model_versions import promoted_model
 from service.store.models import Feature, Prediction, Track, utcnow
 from service.store.ratings import effective_ratings
@@ -92,11 +92,12 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
     version = promoted_model(session=session)
     if version is None or not version.artifact_path:
         return ScoreReport(status="no_model", message="no model promoted yet; run `bachbot train`")
+    schema = feature_schema()
     try:
         model = load_model(
             Path(version.artifact_path),
-            schema_version=FEATURE_SCHEMA.version,
-            columns=FEATURE_SCHEMA.columns,
+            schema_version=schema.version,
+            columns=schema.columns,
             expected_sha256=version.sha256,
         )
     except ArtifactRefused as err:

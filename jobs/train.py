@@ -32,7 +32,7 @@ from models.errors import ModelError, NotEnoughData
 from models.evaluate import Evaluation, TrainResult, fit_fixed, train_model
 from models.folds import choose_grouping
 from models.gate import GateDecision, Holdout, compare, decide, first, holdout
-from models.matrix import FEATURE_SCHEMA
+from models.matrix import feature_schema
 from models.metrics import clean
 from models.options import ModelOptions
 from models.pipeline import TasteModel, quiet_fit
@@ -114,12 +114,13 @@ def _register(
         candidate.model, candidate.params, candidate.metrics, candidate.decision
     )  # fmt: skip
     data_fp = fingerprint(data.X, data.labels.relevance)
+    schema = feature_schema()
     saved = save_model(
         model,
         models_dir=settings.models_dir,
         kind=model.kind,
-        schema_version=FEATURE_SCHEMA.version,
-        columns=FEATURE_SCHEMA.columns,
+        schema_version=schema.version,
+        columns=schema.columns,
         data_fingerprint=data_fp,
         metrics=metrics,
         params=params,
@@ -134,7 +135,7 @@ def _register(
         metrics=metrics,
         artifact_path=str(saved.path),
         sha256=saved.sha256,
-        feature_schema=FEATURE_SCHEMA.to_dict(),
+        feature_schema=schema.to_dict(),
         data_fingerprint=data_fp,
         n_ratings=data.n,
         promoted=decision.promote,
@@ -195,11 +196,12 @@ def _holdout(
     after = data.event_ids > cut
     if int(after.sum()) < 10:
         return None
+    schema = feature_schema()
     try:
         model = load_model(
             Path(current.artifact_path),
-            schema_version=FEATURE_SCHEMA.version,
-            columns=FEATURE_SCHEMA.columns,
+            schema_version=schema.version,
+            columns=schema.columns,
             expected_sha256=current.sha256,
         )
         with quiet_fit():
@@ -222,7 +224,7 @@ def _coldstart(data: TrainingData) -> TasteModel:
         kind="coldstart",
         config=COLDSTART.to_dict(),
         final=final,
-        columns=FEATURE_SCHEMA.columns,
+        columns=feature_schema().columns,
     )
 
 
@@ -267,11 +269,11 @@ def train_and_register(
     if data.n >= settings.min_ratings and data.labels.n_negative > 0:
         say(
             f"training on {data.n} ratings ({data.labels.n_positive} loved) x "
-            f"{len(FEATURE_SCHEMA.columns)} features (nested CV) ..."
+            f"{len(feature_schema().columns)} features (nested CV) ..."
         )
         try:
             result = train_model(
-                data.X, data.labels, options=options, columns=FEATURE_SCHEMA.columns,
+                data.X, data.labels, options=options, columns=feature_schema().columns,
                 groupings=data.groupings, progress=detail,
             )  # fmt: skip
         except NotEnoughData as err:
@@ -398,7 +400,7 @@ def _refit_in_use(
     else:
         model, fold_aucs = fit_fixed(
             data.X, data.labels, config, name=str((current.params or {}).get("candidate", "mlp")),
-            options=options, columns=FEATURE_SCHEMA.columns, grouping=grouping,
+            options=options, columns=feature_schema().columns, grouping=grouping,
         )  # fmt: skip
     c = decision.comparison
     score = c.current.mean if c is not None else float(np.nanmean(fold_aucs or [math.nan]))
@@ -449,7 +451,7 @@ def evaluate_stored(
         return EvaluationRun(data, None, coldstart_reason(data, settings, None))
     try:
         result = train_model(
-            data.X, data.labels, options=options, columns=FEATURE_SCHEMA.columns,
+            data.X, data.labels, options=options, columns=feature_schema().columns,
             groupings=data.groupings, progress=progress,
         )  # fmt: skip
     except NotEnoughData as err:

@@ -22,13 +22,13 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.feature_matrix import load_matrix
 from jobs.playlist_plan import work_key
 from models.folds import Grouping, union_groups
-from models.matrix import FEATURE_SCHEMA
+from models.matrix import feature_schema
 from models.pipeline import Array
 from models.target import Labels, from_ratings
 from service.settings import Settings
-from service.store.features import load_matrix
 from service.store.identities import TrackIdentity, track_identities
 from service.store.models import Track
 from service.store.ratings import effective_rating_events
@@ -86,7 +86,7 @@ def load_training_data(*, session: Session, settings: Settings) -> TrainingData:
     X = (
         load_matrix(session=session, track_ids=ids)
         if ids
-        else np.empty((0, len(FEATURE_SCHEMA.columns)))
+        else np.empty((0, len(feature_schema().columns)))
     )
     labels = from_ratings(
         [ratings[t].value for t in ids],

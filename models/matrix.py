@@ -1,11 +1,14 @@
 """The feature matrix: one row per track, a fixed column order, NaN where nothing is known.
 
-Columns come in provider blocks, each named ``<block>.<column>``:
+The layout follows the provider registry (:mod:`models.features.registry`).
+Columns come in blocks, each named ``<block>.<column>``; a block's providers
+share its columns, and a column takes the value of the provider with the
+lowest ``priority`` that has one.  Today:
 
 * ``audio.*``: Spotify-style descriptors.  ``spotify_audio`` and ``reccobeats``
-  overlap (energy, tempo, valence, ...), so they share one block: a value from
-  ``spotify_audio`` wins, else ReccoBeats' value is used.  Duration, time
-  signature and the 24 segment means only ever come from ``spotify_audio``.
+  overlap (energy, tempo, valence, ...): a value from ``spotify_audio`` wins,
+  else ReccoBeats' value is used.  Duration, time signature and the 24 segment
+  means only ever come from ``spotify_audio``.
 * ``metadata.*``: title, catalogue and album facts (always present).
 
 A model trained where audio exists and one trained where it does not use the
@@ -20,14 +23,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from models.features.metadata import METADATA_COLUMNS, MetadataProvider
-from models.features.reccobeats import ReccoBeatsProvider
-from models.features.spotify_audio import SpotifyAudioProvider
+from models.features.base import ProviderClass
+from models.features.registry import provider_classes
 
 ProviderRow = Mapping[str, Mapping[str, float | None] | None]
 """One track: provider name -> that provider's values (None: provider has nothing)."""
@@ -48,75 +52,111 @@ class FeatureSchema:
         return cls(version=str(data["version"]), columns=tuple(data["columns"]))
 
 
-# (block, column, providers in order of preference)
-_SOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    *(
-        (
-            "audio",
-            column,
-            (SpotifyAudioProvider.name, ReccoBeatsProvider.name)
-            if column in ReccoBeatsProvider.columns
-            else (SpotifyAudioProvider.name,),
-        )
-        for column in SpotifyAudioProvider.columns
-    ),
-    *(("metadata", column, (MetadataProvider.name,)) for column in METADATA_COLUMNS),
-)
+@dataclass(frozen=True, slots=True)
+class ColumnSource:
+    """Where one matrix column comes from."""
 
-PROVIDER_VERSIONS: dict[str, int] = {
-    SpotifyAudioProvider.name: SpotifyAudioProvider.schema_version,
-    ReccoBeatsProvider.name: ReccoBeatsProvider.schema_version,
-    MetadataProvider.name: MetadataProvider.schema_version,
-}
-"""The provider schema versions the matrix reads; stored rows at other versions are ignored."""
+    block: str
+    column: str
+    providers: tuple[str, ...]
+    """The providers that have the column, the one whose value wins first."""
 
 
-def _schema() -> FeatureSchema:
-    columns = tuple(f"{block}.{column}" for block, column, _ in _SOURCES)
+@dataclass(frozen=True, slots=True)
+class FillStep:
+    """Copy one provider's ``sources`` into the matrix columns ``targets`` where still NaN."""
+
+    provider: str
+    sources: tuple[str, ...]
+    targets: npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixLayout:
+    """The matrix as the registered providers make it."""
+
+    schema: FeatureSchema
+    sources: tuple[ColumnSource, ...]
+    """One per column, in column order."""
+    plan: tuple[FillStep, ...]
+    """Every column's preferred provider before its next one (see :func:`build_matrix`)."""
+    versions: Mapping[str, int]
+    """Provider -> the schema version the matrix reads; stored rows at others are ignored."""
+
+
+def matrix_layout() -> MatrixLayout:
+    """The layout of the providers registered now (computed once per registry contents)."""
+    return layout_of(provider_classes())
+
+
+def feature_schema() -> FeatureSchema:
+    """The columns and schema version models are trained on and checked against."""
+    return matrix_layout().schema
+
+
+@cache
+def layout_of(providers: tuple[ProviderClass, ...]) -> MatrixLayout:
+    """Blocks in the chain order of the first provider naming them; within a block the
+    columns of its providers by priority, each new name appended once."""
+    blocks: dict[str, list[ProviderClass]] = {}
+    for provider in providers:
+        blocks.setdefault(provider.block, []).append(provider)
+    sources: list[ColumnSource] = []
+    for block, members in blocks.items():
+        members.sort(key=lambda p: p.priority)
+        names = list(dict.fromkeys(c for p in members for c in p.columns))
+        sources += [
+            ColumnSource(block, c, tuple(p.name for p in members if c in p.columns)) for c in names
+        ]
+    columns = tuple(f"{s.block}.{s.column}" for s in sources)
     digest = hashlib.sha256("\n".join(columns).encode("utf-8")).hexdigest()[:12]
-    return FeatureSchema(version=f"1-{digest}", columns=columns)
+    return MatrixLayout(
+        schema=FeatureSchema(version=f"1-{digest}", columns=columns),
+        sources=tuple(sources),
+        plan=_fill_plan(sources),
+        versions=MappingProxyType({p.name: p.schema_version for p in providers}),
+    )
 
 
-FEATURE_SCHEMA: FeatureSchema = _schema()
-
-
-def _fill_plan() -> list[tuple[str, tuple[str, ...], npt.NDArray[np.intp]]]:
+def _fill_plan(sources: Sequence[ColumnSource]) -> tuple[FillStep, ...]:
     """(provider, its source columns, their matrix columns), highest priority first.
 
     A column several providers can fill takes the first provider's value, then
     the next one's where that is missing; so the plan lists every column's first
     provider before any column's second, and each step only fills what is NaN.
     """
-    depth = max(len(providers) for _, _, providers in _SOURCES)
-    plan: list[tuple[str, tuple[str, ...], npt.NDArray[np.intp]]] = []
+    depth = max((len(s.providers) for s in sources), default=0)
+    plan: list[FillStep] = []
     for level in range(depth):
         by_provider: dict[str, list[tuple[str, int]]] = {}
-        for j, (_, column, providers) in enumerate(_SOURCES):
-            if level < len(providers):
-                by_provider.setdefault(providers[level], []).append((column, j))
+        for j, source in enumerate(sources):
+            if level < len(source.providers):
+                by_provider.setdefault(source.providers[level], []).append((source.column, j))
         for provider, pairs in by_provider.items():
-            plan.append((provider, tuple(c for c, _ in pairs), np.array([j for _, j in pairs])))
-    return plan
+            targets = np.array([j for _, j in pairs], dtype=np.intp)
+            targets.setflags(write=False)  # shared by every caller through the cache
+            plan.append(FillStep(provider, tuple(c for c, _ in pairs), targets))
+    return tuple(plan)
 
 
-_PLAN = _fill_plan()
 _EMPTY: dict[str, float | None] = {}
 
 
 def build_matrix(rows: Sequence[ProviderRow]) -> npt.NDArray[np.float64]:
-    """``len(rows) x len(FEATURE_SCHEMA.columns)`` floats, NaN where no provider knows.
+    """``len(rows) x len(feature_schema().columns)`` floats, NaN where no provider knows.
 
     Built one provider block at a time (numpy turns ``None`` into NaN), which is
     what keeps a full rescore of 50,000 tracks cheap.
     """
-    matrix = np.full((len(rows), len(_SOURCES)), np.nan, dtype=np.float64)
+    layout = matrix_layout()
+    matrix = np.full((len(rows), len(layout.sources)), np.nan, dtype=np.float64)
     if not rows:
         return matrix
-    for provider, columns, targets in _PLAN:
+    for step in layout.plan:
         block = np.array(
-            [[(row.get(provider) or _EMPTY).get(c) for c in columns] for row in rows],
+            [[(row.get(step.provider) or _EMPTY).get(c) for c in step.sources] for row in rows],
             dtype=np.float64,
         )
-        current = matrix[:, targets]
-        matrix[:, targets] = np.where(np.isnan(current), block, current)
+        current = matrix[:, step.targets]
+        matrix[:, step.targets] = np.where(np.isnan(current), block, current)
     return matrix

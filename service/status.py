@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from models.features.registry import provider_classes
 from service.job_sentences import RunRecord
 from service.jobrunner import spotify_paused
 from service.model_readout import (
@@ -224,23 +225,23 @@ def _bot_playlist_id(*, session: Session) -> str | None:
     return BOT_PLAYLIST.get(session)
 
 
-PROVIDERS = ("spotify_audio", "reccobeats", "metadata")
-
-
 def provider_status(*, session: Session, settings: Settings) -> dict[str, str]:
-    """One line per feature provider: on, off (and why), or failing since when."""
-    unavailable = provider_unavailable("spotify_audio").get(session)
-    audio = (
-        f"unavailable for this app since {unavailable.since} (Spotify answered 403)"
-        if unavailable is not None
-        else "on"
-    )
-    recco = "on (sends Spotify track ids to ReccoBeats)" if settings.reccobeats_enabled else "off"
-    status = {"spotify_audio": audio, "reccobeats": recco, "metadata": "on"}
-    for name in PROVIDERS:
-        failing = provider_failing(name).get(session)
+    """One line per registered feature provider: on (and what it sends elsewhere), off,
+    or unavailable for this app since when and why; then whether it is failing."""
+    status: dict[str, str] = {}
+    for kind in provider_classes():
+        unavailable = provider_unavailable(kind.name).get(session)
+        if unavailable is not None:
+            line = f"unavailable for this app since {unavailable.since}"
+            line += f": {unavailable.reason}" if unavailable.reason else ""
+        elif not kind.enabled(settings):
+            line = "off"
+        else:
+            line = f"on ({kind.status_note})" if kind.status_note else "on"
+        failing = provider_failing(kind.name).get(session)
         if failing is not None:
-            status[name] += f"; failing: {failing.error}"
+            line += f"; failing: {failing.error}"
+        status[kind.name] = line
     return status
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from models.features.registry import provider_class
 from service.job_sentences import RunRecord, plural, sentence
 from service.model_readout import COLDSTART_TEXT, metric_hint
 from service.readable_time import ago, iso
@@ -19,16 +20,11 @@ from service.status import LoginView, ModelView, PlaylistView, StatusSnapshot
 TOP_TRACKS = 5
 """Tracks of the playlist listed by ``bachbot status`` (the page lists them all)."""
 
-_PROVIDER_NAMES = {
-    "spotify_audio": "Spotify's audio analysis",
-    "reccobeats": "ReccoBeats audio descriptors",
-    "metadata": "Titles and the BWV catalogue",
-}
-
 
 def provider_name(name: str) -> str:
-    """A feature provider as a listener knows it (its registry name when it is new)."""
-    return _PROVIDER_NAMES.get(name, name)
+    """A feature provider as a listener knows it (its own name if it is no longer registered)."""
+    kind = provider_class(name)
+    return name if kind is None else kind.title
 
 
 def login_sentence(login: LoginView, now: datetime) -> str:

@@ -1,32 +1,38 @@
 """What a feature provider is, and how to add one.
 
-A provider turns tracks into named numbers.  The features job runs each enabled
-provider over the Bach tracks that have no stored row for it at its current
-``schema_version``, stores what comes back in the ``features`` table, and never
-asks again: a stored ``None`` ("this provider has nothing for this track") is
-cached too.  Bumping ``schema_version`` makes every track due again.
+A provider turns tracks into named numbers.  The features job runs each
+registered provider over the Bach tracks that have no stored row for it at its
+current ``schema_version``, stores what comes back in the ``features`` table,
+and never asks again: a stored ``None`` ("this provider has nothing for this
+track") is cached too.  Bumping ``schema_version`` makes every track due again.
+
+A provider *class* declares everything the rest of bachbot needs to know about
+it (:class:`ProviderClass`); an *instance*, built for one cycle by
+``from_context``, only fetches (:class:`FeatureProvider`).  Nothing outside the
+class and its one line in :mod:`models.features.registry` names a provider.
 
 Adding a provider:
 
-1. Write a class in ``models/features/<name>.py`` with ``name`` (short, stable:
-   it is the ``features.provider`` key), ``schema_version``, ``columns`` (the
-   value names it returns, fixed order) and ``fetch(tracks)``, which returns one
-   entry per track id asked for: a dict over ``columns`` (a value may be None)
-   or None.  Raise :class:`~models.features.errors.FeatureProviderError`
-   subclasses ``from`` the upstream error; never let a library error escape.
-2. Take every client or setting it needs in ``__init__`` (an ``httpx.Client``,
-   a gateway-like object typed by a Protocol): no environment, no globals, so
-   tests hand it a loopback server.
-3. Build it in ``jobs.features.build_providers`` and, if its numbers should reach
-   the model, give its columns a block in ``models.matrix.FEATURE_SCHEMA``
-   (which bumps the matrix schema version, so older models are refused).
+1. Write a class in ``models/features/<name>.py`` with the declarations of
+   :class:`ProviderClass` and ``fetch(tracks)``, which returns one entry per
+   track id asked for: a dict over ``columns`` (a value may be None) or None.
+   Raise :class:`~models.features.errors.FeatureProviderError` subclasses
+   ``from`` the upstream error; never let a library error escape.
+2. Take every client or setting it needs from the
+   :class:`~models.features.context.ProviderContext` in ``from_context`` (no
+   environment, no globals), so tests hand it a loopback server.
+3. Add the class to ``PROVIDERS`` in :mod:`models.features.registry`.  Its
+   columns then reach the feature matrix in its ``block``; that changes the
+   matrix schema version, so models trained on other columns are refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
+
+from models.features.context import ProviderContext, ProviderSettings, Skipped
 
 FeatureValues = dict[str, float | None]
 """One provider's numbers for one track, keyed by column name."""
@@ -52,19 +58,76 @@ class TrackForFeatures:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-@runtime_checkable
 class FeatureProvider(Protocol):
-    """A source of per-track descriptors; see the module docstring for the contract."""
-
-    name: str
-    schema_version: int
-    columns: tuple[str, ...]
-
-    @property
-    def available(self) -> bool:
-        """False once the provider knows it cannot serve this app (then it is not called)."""
-        ...
+    """A provider built for one cycle: it describes tracks, nothing else."""
 
     def fetch(self, tracks: Sequence[TrackForFeatures]) -> ProviderResult:
         """Describe ``tracks``; one entry per track id, in any order."""
+        ...
+
+
+class ProviderClass(Protocol):
+    """What a provider class declares (as class attributes and classmethods).
+
+    The registry holds the classes themselves, so a class missing a declaration
+    is a type error on its registry line.
+    """
+
+    @property
+    def name(self) -> str:
+        """Short and stable: the ``features.provider`` key and the app-state key."""
+        ...
+
+    @property
+    def title(self) -> str:
+        """The provider as a listener knows it (the status page's line)."""
+        ...
+
+    @property
+    def status_note(self) -> str | None:
+        """Said after "on" on the status page: what using it sends elsewhere, if anything."""
+        ...
+
+    @property
+    def schema_version(self) -> int:
+        """Stored rows at another version are due again and ignored by the matrix."""
+        ...
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The value names ``fetch`` returns, in a fixed order."""
+        ...
+
+    @property
+    def block(self) -> str:
+        """The matrix block its columns go to (``<block>.<column>``)."""
+        ...
+
+    @property
+    def priority(self) -> int:
+        """Within the block, lower wins: a column takes this provider's value before a
+        higher number's, which only fills what it left missing."""
+        ...
+
+    @property
+    def order(self) -> int:
+        """Position in the features job's chain (lower runs first)."""
+        ...
+
+    @property
+    def chunk(self) -> int:
+        """Tracks per fetch; each chunk is committed, so an interrupted run loses one."""
+        ...
+
+    @property
+    def per_cycle(self) -> int | None:
+        """Most tracks asked about per run (None: all), so one cycle's calls stay bounded."""
+        ...
+
+    def enabled(self, settings: ProviderSettings) -> bool:
+        """False when the listener's settings switch it off (the status page says "off")."""
+        ...
+
+    def from_context(self, context: ProviderContext) -> FeatureProvider | Skipped:
+        """The provider for this cycle, or why it does not run."""
         ...

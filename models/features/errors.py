@@ -3,10 +3,12 @@
     ModelError                         models.errors
     └── FeatureProviderError           a provider could not describe tracks this cycle
         ├── ProviderRateLimited        the upstream asked us to wait (``retry_after_s``)
-        └── ProviderUnavailable        the upstream failed or refused (``status``)
+        └── ProviderUnavailable        the upstream failed or refused (``status``, ``lasting``)
 
 The features job catches :class:`FeatureProviderError` per provider: the provider
-is skipped for this cycle, the others still run, and the next cycle retries.
+is skipped for this cycle, the others still run, and the next cycle retries,
+except after a ``lasting`` refusal: the job stores it and tells the provider
+class (``ProviderContext.switched_off_for_good``) on every later cycle.
 """
 
 from __future__ import annotations
@@ -31,8 +33,15 @@ class ProviderRateLimited(FeatureProviderError):
 
 
 class ProviderUnavailable(FeatureProviderError):
-    """The upstream failed (network, 5xx, malformed answer) or refused us (4xx)."""
+    """The upstream failed (network, 5xx, malformed answer) or refused us (4xx).
 
-    def __init__(self, message: str, *, provider: str, status: int | None = None) -> None:
+    ``lasting``: asking again will not help (Spotify closed audio features to
+    apps created after Nov 2024), so the job stops asking for good.
+    """
+
+    def __init__(
+        self, message: str, *, provider: str, status: int | None = None, lasting: bool = False
+    ) -> None:
         super().__init__(message, provider=provider)
         self.status = status
+        self.lasting = lasting

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from models.features.base import FeatureValues, ProviderResult, TrackForFeatures
 from models.features.bwv import parse_bwv
 from models.features.catalogue import GROUPS, bwv_number, group_of, lookup
+from models.features.context import ProviderContext, ProviderSettings, Skipped
 from models.features.keys import mode_number
 from models.features.titles import FORMS, INSTRUMENTS, parse_title
 
@@ -105,15 +106,27 @@ class MetadataProvider:
     """Title, catalogue and album facts; never unavailable, never None."""
 
     name = "metadata"
+    title = "Titles and the BWV catalogue"
+    status_note = None
     schema_version = 1
     columns = METADATA_COLUMNS
+    block = "metadata"
+    priority = 0
+    order = 2
+    chunk = 500
+    per_cycle = None
+    """Local and cheap: every missing track in one run."""
 
     def __init__(self, *, composer_ids: Iterable[str] = ()) -> None:
         self._composer_ids = frozenset(composer_ids)
 
-    @property
-    def available(self) -> bool:
+    @classmethod
+    def enabled(cls, settings: ProviderSettings) -> bool:
         return True
+
+    @classmethod
+    def from_context(cls, context: ProviderContext) -> MetadataProvider | Skipped:
+        return cls(composer_ids=context.settings.composer_artist_ids)
 
     def fetch(self, tracks: Sequence[TrackForFeatures]) -> ProviderResult:
         return {t.id: describe_track(t, composer_ids=self._composer_ids) for t in tracks}

@@ -11,12 +11,14 @@ ReccoBeats; ``settings.reccobeats_enabled`` switches it off.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from models.features.base import ProviderResult, TrackForFeatures
+from models.features.context import ProviderContext, ProviderSettings, Skipped
 from models.features.errors import ProviderRateLimited, ProviderUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 RECCOBEATS_COLUMNS: tuple[str, ...] = (
     "acousticness", "danceability", "energy", "instrumentalness", "key", "liveness",
@@ -60,16 +62,33 @@ class ReccoBeatsProvider:
     """Batches of 40 ids to ``{base}v1/audio-features`` through an injected httpx client."""
 
     name = "reccobeats"
+    title = "ReccoBeats audio descriptors"
+    status_note = "sends Spotify track ids to ReccoBeats"
     schema_version = 1
     columns = RECCOBEATS_COLUMNS
+    block = "audio"
+    priority = 1
+    """Fills the audio columns Spotify's own analysis left missing."""
+    order = 1
+    chunk = 200
+    per_cycle = 4000
+    """100 calls of 40 ids: a first run over a big library spreads over a few cycles."""
 
     def __init__(self, client: httpx.Client, *, base_url: str) -> None:
         self._client = client
         self._url = base_url.rstrip("/") + "/v1/audio-features"
 
-    @property
-    def available(self) -> bool:
-        return True
+    @classmethod
+    def enabled(cls, settings: ProviderSettings) -> bool:
+        return settings.reccobeats_enabled
+
+    @classmethod
+    def from_context(cls, context: ProviderContext) -> ReccoBeatsProvider | Skipped:
+        if not cls.enabled(context.settings):
+            return Skipped("disabled (BACHBOT_RECCOBEATS_ENABLED=false)")
+        if context.http_client is None:
+            return Skipped("no HTTP client to reach ReccoBeats with")
+        return cls(context.http_client, base_url=context.settings.reccobeats_base)
 
     def fetch(self, tracks: Sequence[TrackForFeatures]) -> ProviderResult:
         ids = [t.id for t in tracks]
@@ -80,6 +99,8 @@ class ReccoBeatsProvider:
         return result
 
     def _get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
+        import httpx  # here, not at the top: `bachbot status` imports this module, not httpx
+
         try:
             response = self._client.get(self._url, params={"ids": ",".join(ids)})
         except httpx.HTTPError as err:

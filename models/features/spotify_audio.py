@@ -2,19 +2,20 @@
 
 Spotify stopped serving both endpoints to apps created after 27 Nov 2024 (they
 answer 403); apps that had quota before still get them.  The provider calls the
-gateway through the small :class:`AudioSource` protocol and is told which
-exception types mean "refused to this app" (the gateway's ``SpotifyRestricted``):
-on the first one it marks itself unavailable and raises
-:class:`ProviderUnavailable` with ``status=403``, so the job stops calling it and
-persists the fact.
+gateway through the small :class:`~models.features.context.AudioSource`
+protocol and is told which exception types mean "refused to this app" (the
+gateway's ``SpotifyRestricted``): on the first one it raises a ``lasting``
+:class:`ProviderUnavailable` with ``status=403``, so the job persists the fact
+and the class is not built again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from models.features.base import FeatureValues, ProviderResult, TrackForFeatures
+from models.features.context import AudioSource, ProviderContext, ProviderSettings, Skipped
 from models.features.errors import ProviderUnavailable
 
 AUDIO_FEATURE_COLUMNS: tuple[str, ...] = (
@@ -26,16 +27,6 @@ PITCH_COLUMNS: tuple[str, ...] = tuple(f"pitch_{i}" for i in range(12))
 TIMBRE_COLUMNS: tuple[str, ...] = tuple(f"timbre_{i}" for i in range(12))
 BATCH = 100
 """Spotify's maximum ids per audio-features call."""
-
-
-class AudioSource(Protocol):
-    """The two gateway methods this provider needs (dict answers, None for unknown ids)."""
-
-    def audio_features(
-        self, track_ids: Sequence[str]
-    ) -> Mapping[str, Mapping[str, Any] | None]: ...
-
-    def audio_analysis(self, track_id: str) -> Mapping[str, Any] | None: ...
 
 
 def segment_means(
@@ -85,27 +76,37 @@ class SpotifyAudioProvider:
     """Audio-features (batches of 100) plus one audio-analysis call per track."""
 
     name = "spotify_audio"
+    title = "Spotify's audio analysis"
+    status_note = None
     schema_version = 1
-    columns: tuple[str, ...] = AUDIO_FEATURE_COLUMNS + PITCH_COLUMNS + TIMBRE_COLUMNS
+    columns: ClassVar[tuple[str, ...]] = AUDIO_FEATURE_COLUMNS + PITCH_COLUMNS + TIMBRE_COLUMNS
+    block = "audio"
+    priority = 0
+    """Spotify's own numbers win over ReccoBeats' copies of them."""
+    order = 0
+    chunk = BATCH
+    per_cycle = 500
+    """Audio-analysis costs one call per track: 500 keep a cycle's Spotify calls modest."""
 
     def __init__(
-        self,
-        source: AudioSource,
-        *,
-        restricted: tuple[type[Exception], ...] = (),
-        available: bool = True,
+        self, source: AudioSource, *, restricted: tuple[type[Exception], ...] = ()
     ) -> None:
         self._source = source
         self._restricted = restricted
-        self._available = available
 
-    @property
-    def available(self) -> bool:
-        return self._available
+    @classmethod
+    def enabled(cls, settings: ProviderSettings) -> bool:
+        return True
+
+    @classmethod
+    def from_context(cls, context: ProviderContext) -> SpotifyAudioProvider | Skipped:
+        if context.switched_off_for_good:
+            return Skipped("unavailable for this app (Spotify answered 403)")
+        if context.audio_source is None:
+            return Skipped("no Spotify connection")
+        return cls(context.audio_source, restricted=context.audio_refused)
 
     def fetch(self, tracks: Sequence[TrackForFeatures]) -> ProviderResult:
-        if not self._available:
-            return {}
         ids = [t.id for t in tracks]
         try:
             features: dict[str, Mapping[str, Any] | None] = {}
@@ -116,12 +117,12 @@ class SpotifyAudioProvider:
                 analysis = self._source.audio_analysis(track_id)
                 result[track_id] = describe(features.get(track_id), analysis)
         except self._restricted as err:
-            self._available = False
             raise ProviderUnavailable(
                 "Spotify refused audio-features/audio-analysis to this app (403): apps created "
                 "after Nov 2024 do not get them; bachbot carries on with ReccoBeats and title "
                 "metadata and will not ask Spotify for audio again",
                 provider=self.name,
                 status=403,
+                lasting=True,
             ) from err
         return result

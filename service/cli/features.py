@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -12,14 +11,6 @@ from service.cli import settings_of
 
 if TYPE_CHECKING:
     from service.store.models import Track
-
-PROVIDER_ORDER = ("spotify_audio", "reccobeats", "metadata")
-
-
-def track_id_from(text: str) -> str:
-    """A bare id, ``spotify:track:ID`` or ``https://open.spotify.com/track/ID?si=...`` -> ID."""
-    match = re.search(r"(?:track[:/])([A-Za-z0-9]{22})", text)
-    return match.group(1) if match else text.strip()
 
 
 def render_features(
@@ -31,6 +22,7 @@ def render_features(
     """
     from models.features.catalogue import lookup
     from models.features.keys import key_label
+    from models.features.registry import provider_classes
     from models.features.titles import parse_title
 
     info = parse_title(track.name)
@@ -49,7 +41,8 @@ def render_features(
     if info.instruments:
         facts.append("instruments " + ", ".join(info.instruments))
     lines.append("title: " + " · ".join(facts))
-    for provider in [*PROVIDER_ORDER, *sorted(set(rows) - set(PROVIDER_ORDER))]:
+    chain = [kind.name for kind in provider_classes()]
+    for provider in [*chain, *sorted(set(rows) - set(chain))]:  # then any no longer registered
         if provider not in rows:
             lines.append(f"[{provider}] not fetched yet")
             continue
@@ -78,11 +71,16 @@ def register(app: typer.Typer) -> None:
         """Print a track's stored features, provider by provider."""
         from sqlalchemy import select
 
+        from jobs.rating_input import parse_track_ref
+        from service.errors import UsageError
         from service.store.db import database_exists, open_database, session_factory
         from service.store.models import Feature, Track
 
+        try:  # the same reading of a track reference as `bachbot rate` and rating imports
+            track_id = parse_track_ref(show)
+        except ValueError as err:
+            raise UsageError(f"cannot show features: {err}") from err
         settings = settings_of(ctx)
-        track_id = track_id_from(show)
         unknown = (
             f"bachbot: no track {track_id!r} in the database; run `bachbot sync` first "
             "or check the id"

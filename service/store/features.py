@@ -2,23 +2,41 @@
 
 A row with ``values`` None means "this provider has nothing for this track"; it
 is cached like any other so the provider is not asked again until its schema
-version changes.
+version changes.  The store hands out plain values and knows nothing of
+providers or of the feature matrix (``jobs.feature_matrix`` builds that).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from models.features.base import FeatureValues, TrackForFeatures
-from models.matrix import PROVIDER_VERSIONS, build_matrix
 from service.store.models import Feature, Track, utcnow
+
+StoredValues = Mapping[str, float | None]
+"""One provider's numbers for one track, by column name."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackFacts:
+    """What the store knows about a track that could describe it (no ORM object leaks out)."""
+
+    id: str
+    name: str
+    artists: tuple[dict[str, Any], ...]
+    """``[{"id": ..., "name": ...}]`` in Spotify's order, composer included."""
+    album_name: str | None
+    album_type: str | None
+    release_date: str | None
+    duration_ms: int | None
+    track_number: int | None
+    bwv: str | None
+    meta: dict[str, Any]
 
 
 def save_features(
@@ -26,7 +44,7 @@ def save_features(
     session: Session,
     provider: str,
     schema_version: int,
-    values: Mapping[str, FeatureValues | None],
+    values: Mapping[str, StoredValues | None],
     fetched_at: datetime | None = None,
 ) -> int:
     """Insert or replace ``provider``'s rows for the given track ids; returns how many."""
@@ -74,14 +92,14 @@ def tracks_missing_features(
     return list(session.scalars(query))
 
 
-def tracks_for_features(*, session: Session, track_ids: Sequence[str]) -> list[TrackForFeatures]:
-    """The stored tracks as providers see them, in ``track_ids`` order (unknown ids skipped)."""
+def tracks_for_features(*, session: Session, track_ids: Sequence[str]) -> list[TrackFacts]:
+    """The stored tracks, in ``track_ids`` order (unknown ids skipped)."""
     rows = {t.id: t for t in session.scalars(select(Track).where(Track.id.in_(list(track_ids))))}
     return [
-        TrackForFeatures(
+        TrackFacts(
             id=t.id,
             name=t.name,
-            artists=list(t.artists or []),
+            artists=tuple(t.artists or ()),
             album_name=t.album_name,
             album_type=t.album_type,
             release_date=t.release_date,
@@ -99,14 +117,14 @@ def load_feature_rows(
     *,
     session: Session,
     track_ids: Sequence[str],
-    versions: Mapping[str, int] | None = None,
+    versions: Mapping[str, int],
 ) -> dict[str, dict[str, dict[str, Any] | None]]:
     """track id -> provider -> stored values (None: provider has nothing).
 
     Rows at another schema version than ``versions[provider]`` are left out
-    (default: the versions the feature matrix reads); every id asked for is a key.
+    (providers not in ``versions`` are kept at any version); every id asked for
+    is a key.
     """
-    wanted = PROVIDER_VERSIONS if versions is None else versions
     result: dict[str, dict[str, dict[str, Any] | None]] = {tid: {} for tid in track_ids}
     ids = list(result)
     for start in range(0, len(ids), 500):
@@ -117,13 +135,7 @@ def load_feature_rows(
             ).where(Feature.track_id.in_(chunk))
         )  # plain rows, not ORM objects: this runs for every track when a model changes
         for track_id, provider, schema_version, values in rows:
-            if wanted.get(provider, schema_version) != schema_version:
+            if versions.get(provider, schema_version) != schema_version:
                 continue
             result[track_id][provider] = values
     return result
-
-
-def load_matrix(*, session: Session, track_ids: Sequence[str]) -> npt.NDArray[np.float64]:
-    """The model's feature matrix for ``track_ids``, one row each in that order."""
-    rows = load_feature_rows(session=session, track_ids=track_ids)
-    return build_matrix([rows[track_id] for track_id in track_ids])

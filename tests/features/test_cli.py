@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.orm import Session
 
-from service.cli.features import track_id_from
 from service.store.features import save_features
 from service.store.models import Track
 
@@ -18,8 +17,32 @@ TID = "4uLU6hMCjMI75M1A2tKUQC"
     "text",
     [TID, f"spotify:track:{TID}", f"https://open.spotify.com/track/{TID}?si=abc"],
 )
-def test_track_can_be_named_by_id_uri_or_link(text: str) -> None:
-    assert track_id_from(text) == TID
+def test_track_can_be_named_by_id_uri_or_link(
+    text: str, session: Session, cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    session.add(Track(id=TID, name="Aria, BWV 988", is_bach=True))
+    session.commit()
+
+    code, out, _ = cli("features", "--show", text)
+
+    assert code == 0
+    assert out.startswith(f"{TID}  Aria, BWV 988")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "nosuchtrack",  # too short for an id: once shown as "no track 'nosuchtrack'"
+        f"https://open.spotify.com/album/{TID}",  # an album, not a track
+        f"https://example.com/track/{TID}",
+    ],
+)
+def test_a_malformed_reference_is_a_usage_error_naming_the_forms(
+    text: str, cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    code, out, err = cli("features", "--show", text)
+    assert code == 2 and out == ""
+    assert "cannot show features" in err and "spotify:track:ID" in err
 
 
 def test_show_prints_each_provider(
@@ -49,6 +72,6 @@ def test_show_prints_each_provider(
 
 
 def test_show_unknown_track_says_what_to_do(cli: Callable[..., tuple[int, str, str]]) -> None:
-    code, _, err = cli("features", "--show", "nosuchtrack")
+    code, _, err = cli("features", "--show", "0000000000000000000000")
     assert code == 1
-    assert "no track 'nosuchtrack'" in err and "bachbot sync" in err
+    assert "no track '0000000000000000000000'" in err and "bachbot sync" in err

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import httpx
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.feature_matrix import load_matrix
 from jobs.features import compute_features
-from models.matrix import FEATURE_SCHEMA
+from models.matrix import feature_schema
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SpotifySim
 from service.spotify_sim.faults import Fault
 from service.status import provider_status
 from service.store.app_state import provider_failing, provider_unavailable
-from service.store.features import (
-    load_feature_rows,
-    load_matrix,
-    save_features,
-    tracks_missing_features,
-)
+from service.store.features import save_features, tracks_missing_features
 from service.store.models import Feature
 from tests.features.conftest import AddTracks, pitches, timbre
 
@@ -68,7 +65,7 @@ def test_new_app_gets_403_once_then_uses_reccobeats_and_metadata(
         in provider_status(session=session, settings=recco_settings)["spotify_audio"]
     )
     matrix = load_matrix(session=session, track_ids=ids)
-    energy = FEATURE_SCHEMA.columns.index("audio.energy")
+    energy = feature_schema().columns.index("audio.energy")
     assert matrix[:, energy].tolist() == pytest.approx([k / 100 for k in range(5)])
 
     spotify_sim.reset_calls()
@@ -163,5 +160,7 @@ def test_rows_at_an_old_schema_version_are_due_again_and_ignored_by_the_matrix(
     )
     missing = tracks_missing_features(session=session, provider="metadata", schema_version=1)
     assert missing == [ids[0]]
-    rows = load_feature_rows(session=session, track_ids=ids)
-    assert rows == {ids[0]: {}, ids[1]: {"metadata": {"duration_s": 2.0}}}
+    matrix = load_matrix(session=session, track_ids=ids)
+    duration = feature_schema().columns.index("metadata.duration_s")
+    assert np.isnan(matrix[0]).all()
+    assert matrix[1, duration] == 2.0

@@ -14,7 +14,7 @@ from models.features.metadata import (
     describe_track,
     performer_bucket,
 )
-from models.matrix import FEATURE_SCHEMA, FeatureSchema, ProviderRow, build_matrix
+from models.matrix import FeatureSchema, ProviderRow, build_matrix, feature_schema
 
 BACH = "5aIqB5nVVvmFsvSdExz408"
 CELLIST = "cellist00000000000000a"
@@ -90,17 +90,17 @@ def test_metadata_provider_answers_every_track() -> None:
 
 
 def test_schema_orders_audio_block_then_metadata_block() -> None:
-    columns = FEATURE_SCHEMA.columns
+    columns = feature_schema().columns
     assert columns[0] == "audio.duration_ms"
     assert "audio.pitch_0" in columns and "audio.timbre_11" in columns
     assert columns.index("audio.timbre_11") < columns.index("metadata.duration_s")
     assert columns[-1] == "metadata.album_type.compilation"
     assert len(set(columns)) == len(columns)
-    assert FeatureSchema.from_dict(FEATURE_SCHEMA.to_dict()) == FEATURE_SCHEMA
+    assert FeatureSchema.from_dict(feature_schema().to_dict()) == feature_schema()
 
 
 def col(name: str) -> int:
-    return FEATURE_SCHEMA.columns.index(name)
+    return feature_schema().columns.index(name)
 
 
 def test_spotify_audio_wins_over_reccobeats_and_missing_is_nan() -> None:
@@ -111,7 +111,7 @@ def test_spotify_audio_wins_over_reccobeats_and_missing_is_nan() -> None:
         {"metadata": {"duration_s": 10.0}},
     ]
     matrix = build_matrix(rows)
-    assert matrix.shape == (4, len(FEATURE_SCHEMA.columns))
+    assert matrix.shape == (4, len(feature_schema().columns))
     assert matrix[0, col("audio.energy")] == 0.5
     assert matrix[0, col("audio.pitch_0")] == pytest.approx(0.2)
     assert matrix[1, col("audio.energy")] == 0.9
@@ -123,4 +123,4 @@ def test_spotify_audio_wins_over_reccobeats_and_missing_is_nan() -> None:
 
 
 def test_empty_input_gives_an_empty_matrix_with_all_columns() -> None:
-    assert build_matrix([]).shape == (0, len(FEATURE_SCHEMA.columns))
+    assert build_matrix([]).shape == (0, len(feature_schema().columns))
