@@ -54,8 +54,8 @@ from service.spotify_sim import SimState, SpotifySim
 from service.spotify_sim.state import make_id
 from service.store.app_state import BOT_PLAYLIST
 from service.store.db import transaction
-from service.store.models import Playlist, Track
 from service.store.ratings import add_rating, liked_track_ids
+from service.store.tables import Playlist, Track
 from service.wiring import wire
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)

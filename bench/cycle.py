@@ -46,8 +46,8 @@ from service.spotify_sim import SimState, SpotifySim
 from service.spotify_sim.state import make_id
 from service.store.app_state import TRAIN_MARK
 from service.store.db import transaction
-from service.store.models import Feature, ModelVersion, Rating, Track
 from service.store.ratings import add_rating
+from service.store.tables import Feature, ModelVersion, Rating, Track
 from service.wiring import wire
 
 SIZES = (1_000, 10_000, 50_000)

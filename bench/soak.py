@@ -44,8 +44,8 @@ from service.demo_world import LISTENER, START, ListenerWorld, log_in
 from service.spotify_sim import Fault, SpotifySim
 from service.store.app_state import BOT_PLAYLIST
 from service.store.db import transaction
-from service.store.models import JobRun, Rating, Track
 from service.store.ratings import add_rating, liked_track_ids
+from service.store.tables import JobRun, Rating, Track
 from service.wiring import wire
 
 FAULTS: dict[str, tuple[Fault, int]] = {

@@ -48,7 +48,7 @@ from service.store.features import (
     tracks_for_features,
     tracks_missing_features,
 )
-from service.store.models import utcnow
+from service.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from jobs.train import Progress, evaluate_stored
 from models.report import history_points, render_report
 from service.settings import Settings
-from service.store.models import ModelVersion, utcnow
+from service.store.tables import ModelVersion, utcnow
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ from service.store.app_state import (
 )
 from service.store.db import checkpoint
 from service.store.model_versions import promoted_model
-from service.store.models import (
+from service.store.ratings import liked_track_ids, rated_track_ids
+from service.store.tables import (
     ModelVersion,
     Playlist,
     Prediction,
@@ -64,7 +65,6 @@ from service.store.models import (
     Track,
     utcnow,
 )
-from service.store.ratings import liked_track_ids, rated_track_ids
 
 log = logging.getLogger(__name__)
 

@@ -30,13 +30,13 @@ from service.settings import Settings
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import TrackInfo
 from service.store.listens import play_counts, published_track_ids
-from service.store.models import Rating, Track, utcnow
 from service.store.ratings import (
     EXPLICIT_SOURCES,
     add_rating,
     load_events,
     rated_track_ids,
 )
+from service.store.tables import Rating, Track, utcnow
 from service.store.tracks import known_track_ids
 
 

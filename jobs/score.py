@@ -31,8 +31,8 @@ from models.pipeline import score
 from models.registry import load_model
 from service.settings import Settings
 from service.store.model_versions import promoted_model
-from service.store.models import Feature, Prediction, Track, utcnow
 from service.store.ratings import effective_ratings
+from service.store.tables import Feature, Prediction, Track, utcnow
 
 log = logging.getLogger(__name__)
 

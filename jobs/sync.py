@@ -25,7 +25,7 @@ from jobs.sync_listens import ListensReport, sync_listens
 from jobs.sync_playlists import PlaylistsReport, UnreadablePlaylist, sync_playlists
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
-from service.store.models import utcnow
+from service.store.tables import utcnow
 
 
 @dataclass

@@ -29,7 +29,7 @@ from jobs.sync_context import CallBudget, SyncContext
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import AlbumRef, Page, TrackInfo
 from service.store.app_state import SAVED_ALBUMS
-from service.store.models import Album, CatalogueCursor
+from service.store.tables import Album, CatalogueCursor
 from service.store.tracks import unread_albums, upsert_album
 
 MARK_SIZE = 5

@@ -20,7 +20,7 @@ from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.spotify.types import TrackInfo
 from service.store.app_state import BOT_PLAYLIST
-from service.store.models import utcnow
+from service.store.tables import utcnow
 from service.store.tracks import upsert_track
 
 

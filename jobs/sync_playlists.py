@@ -21,7 +21,6 @@ from jobs.sync_context import SyncContext
 from service.spotify.errors import SpotifyNotFound, SpotifyRestricted
 from service.spotify.types import PlaylistInfo
 from service.store.app_state import OTHERS_PLAYLISTS_REFUSED_AT, USER_ID
-from service.store.models import Playlist
 from service.store.playlists import (
     StoredItem,
     forget_unfollowed,
@@ -30,6 +29,7 @@ from service.store.playlists import (
     unreadable_playlists,
     upsert_playlist,
 )
+from service.store.tables import Playlist
 
 
 class Step(StrEnum):

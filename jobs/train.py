@@ -40,7 +40,7 @@ from models.registry import fingerprint, load_model, save_model
 from models.report import comparison_text
 from service.settings import Settings
 from service.store.model_versions import promoted_model
-from service.store.models import ModelVersion, utcnow
+from service.store.tables import ModelVersion, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from models.pipeline import Array
 from models.target import Labels, from_ratings
 from service.settings import Settings
 from service.store.identities import TrackIdentity, track_identities
-from service.store.models import Track
 from service.store.ratings import effective_rating_events
+from service.store.tables import Track
 
 
 @dataclass(frozen=True)

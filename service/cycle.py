@@ -28,7 +28,7 @@ from service.jobrunner import JobOutcome, run_job, spotify_paused
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.store.app_state import TRAIN_MARK
-from service.store.models import ModelVersion, Rating, utcnow
+from service.store.tables import ModelVersion, Rating, utcnow
 
 log = logging.getLogger("bachbot.cycle")
 

@@ -44,8 +44,8 @@ from service.spotify_sim import SpotifySim
 from service.store.app_state import BOT_PLAYLIST
 from service.store.db import transaction
 from service.store.model_versions import promoted_model
-from service.store.models import ModelVersion, Prediction, Track
 from service.store.ratings import add_rating, effective_ratings
+from service.store.tables import ModelVersion, Prediction, Track
 from service.wiring import wire
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from service.status import collect_status
 from service.status_page import render_page
 from service.store.jobruns import last_success
 from service.store.model_versions import promoted_model
-from service.store.models import JobRun, Rating, Track
+from service.store.tables import JobRun, Rating, Track
 
 CallbackHandler = Callable[[str], str]
 """Takes the full callback URL, completes OAuth, returns a message for the user."""

@@ -55,7 +55,7 @@ from service.store.app_state import (
 )
 from service.store.db import transaction
 from service.store.jobruns import finish_job_run, start_job_run
-from service.store.models import JobRun, utcnow
+from service.store.tables import JobRun, utcnow
 
 log = logging.getLogger("bachbot.jobs")
 

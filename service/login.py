@@ -20,7 +20,7 @@ from service.settings import Settings
 from service.spotify.auth import AuthFailed, AuthFlow
 from service.store.app_state import AUTH_REVOKED, PENDING_LOGIN, PendingLogin
 from service.store.db import transaction
-from service.store.models import utcnow
+from service.store.tables import utcnow
 from service.store.tokens import DbTokenStore
 
 PENDING_TTL = timedelta(minutes=15)

@@ -46,9 +46,9 @@ from service.store.history import (
 )
 from service.store.jobruns import last_runs
 from service.store.model_versions import promoted_model
-from service.store.models import ALL_TABLES, JobRun, ModelVersion, Track, utcnow
 from service.store.playlists import unreadable_playlists
 from service.store.ratings import effective_ratings
+from service.store.tables import ALL_TABLES, JobRun, ModelVersion, Track, utcnow
 
 EARLIER_RUNS = 25
 """Runs listed under "earlier" besides the latest of each job."""

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import Settings
 from service.store.db import open_database, session_factory
-from service.store.models import utcnow
+from service.store.tables import utcnow
 from service.store.tokens import DbTokenStore
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import Settings
 from service.store.db import make_engine, session_factory, upgrade
-from service.store.models import ALL_TABLES
+from service.store.tables import ALL_TABLES
 
 pytest_plugins = [
     f"tests.plugins.{p.stem}"

@@ -108,7 +108,7 @@ def test_every_layer_is_checked() -> None:
         ("if TYPE_CHECKING:\n    from models import bach", ["from models import bach"]),
         ("def f() -> None:\n    import jobs.train", ["import jobs.train"]),
         ("from service.spotify_sim import SpotifySim", []),
-        ("from service.store.models import Track\nfrom . import models", []),
+        ("from service.store.tables import Track\nfrom . import models", []),
         ("from .. import settings\nimport modelsx", []),
     ],
 )

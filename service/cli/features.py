@@ -10,7 +10,7 @@ import typer
 from service.cli import settings_of
 
 if TYPE_CHECKING:
-    from service.store.models import Track
+    from service.store.tables import Track
 
 
 def render_features(
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         from jobs.rating_input import parse_track_ref
         from service.errors import UsageError
         from service.store.db import database_exists, open_database, session_factory
-        from service.store.models import Feature, Track
+        from service.store.tables import Feature, Track
 
         try:  # the same reading of a track reference as `bachbot rate` and rating imports
             track_id = parse_track_ref(show)

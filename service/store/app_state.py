@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from service.store.models import AppState
+from service.store.tables import AppState
 
 T = TypeVar("T")
 

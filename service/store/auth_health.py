@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from service.store.app_state import AUTH_REVOKED
-from service.store.models import OAuthToken
+from service.store.tables import OAuthToken
 
 
 @dataclass(frozen=True)

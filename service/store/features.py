@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from service.store.models import Feature, Track, utcnow
+from service.store.tables import Feature, Track, utcnow
 
 StoredValues = Mapping[str, float | None]
 """One provider's numbers for one track, by column name."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.store.models import JobRun, ModelVersion, Prediction, Publication, Track
+from service.store.tables import JobRun, ModelVersion, Prediction, Publication, Track
 
 
 @dataclass(frozen=True)

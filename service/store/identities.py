@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.store.models import Track
+from service.store.tables import Track
 
 CHUNK = 5000
 

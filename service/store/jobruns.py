@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.store.models import JobRun, utcnow
+from service.store.tables import JobRun, utcnow
 
 
 def start_job_run(*, session: Session, job: str) -> JobRun:

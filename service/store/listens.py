@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.store.models import Listen, Publication
+from service.store.tables import Listen, Publication
 
 
 def add_listen(*, session: Session, track_id: str, played_at: datetime, source: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.store.models import ModelVersion
+from service.store.tables import ModelVersion
 
 
 def promoted_model(*, session: Session) -> ModelVersion | None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.store.models import Playlist, PlaylistTrack
+from service.store.tables import Playlist, PlaylistTrack
 
 
 @dataclass(frozen=True)

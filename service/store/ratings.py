@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.errors import ConfigError
-from service.store.models import RATING_SOURCES, Rating, utcnow
+from service.store.tables import RATING_SOURCES, Rating, utcnow
 
 EXPLICIT_SOURCES = frozenset({"explicit", "import"})
 IMPLICIT_SOURCES = frozenset({"like", "removal", "exposure"})

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from service.store.models import OAuthToken
+from service.store.tables import OAuthToken
 
 
 class DbTokenStore:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.store.models import Album, Track, utcnow
+from service.store.tables import Album, Track, utcnow
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from service.settings import Settings
 from service.spotify_sim import SpotifySim
 from service.store.app_state import BOT_PLAYLIST
 from service.store.db import make_engine, session_factory
-from service.store.models import JobRun, Publication, Rating
+from service.store.tables import JobRun, Publication, Rating
 from service.wiring import Wiring
 
 STEP = timedelta(hours=7)

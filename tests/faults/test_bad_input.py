@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import Settings
 from service.spotify_sim import SimState, SpotifySim
-from service.store.models import Rating, Track
 from service.store.ratings import effective_ratings
+from service.store.tables import Rating, Track
 
 from .conftest import FaultTable
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, func, select, text
 
 from service.lock import process_lock
-from service.store.models import JobRun, Rating, Track
+from service.store.tables import JobRun, Rating, Track
 
 from .conftest import FaultTable, World
 

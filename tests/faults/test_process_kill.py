@@ -35,7 +35,7 @@ from service.spotify.auth import SCOPE
 from service.spotify_sim import Fault, SpotifySim
 from service.store.app_state import BOT_PLAYLIST
 from service.store.db import make_engine, session_factory
-from service.store.models import JobRun, ModelVersion, Rating
+from service.store.tables import JobRun, ModelVersion, Rating
 from service.store.tokens import DbTokenStore
 
 from .conftest import LISTENER, FaultTable

@@ -17,7 +17,7 @@ from service.spotify.auth import SCOPE
 from service.spotify_sim import Fault, render
 from service.store.app_state import AUTH_REVOKED, PLAYLIST_RECREATED
 from service.store.db import transaction
-from service.store.models import OAuthToken, Rating
+from service.store.tables import OAuthToken, Rating
 
 from .conftest import LISTENER, World
 from .conftest import PLAYLIST_NAME as PLAYLIST

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from service.spotify_sim import Fault
-from service.store.models import Feature, JobRun, Rating
+from service.store.tables import Feature, JobRun, Rating
 
 from .conftest import LISTENER, World
 

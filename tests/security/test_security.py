@@ -29,7 +29,7 @@ from service.status_page import render_page
 from service.status_text import render_status_text
 from service.store.app_state import AUTH_REVOKED, PENDING_LOGIN
 from service.store.db import make_engine
-from service.store.models import JobRun, OAuthToken
+from service.store.tables import JobRun, OAuthToken
 from service.store.tokens import DbTokenStore
 from service.wiring import Wiring
 from tests.conftest import TEST_CLIENT_SECRET

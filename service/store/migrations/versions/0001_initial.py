@@ -1,4 +1,4 @@
-"""Initial schema: every table the product needs (see service/store/models.py).
+"""Initial schema: every table the product needs (see service/store/tables.py).
 
 Revision ID: 0001
 Revises: (none)

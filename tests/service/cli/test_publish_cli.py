@@ -1,0 +1,47 @@
+"""`bachbot publish` as a user runs it, against the local Spotify."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from service.spotify_sim import SpotifySim
+from service.store.tokens import DbTokenStore
+from tests.jobs.publish.conftest import Scored
+
+
+def _env(sim: SpotifySim) -> dict[str, str]:
+    return {
+        "BACHBOT_SPOTIFY_API_BASE": sim.api_base,
+        "BACHBOT_SPOTIFY_ACCOUNTS_BASE": sim.accounts_base,
+        "BACHBOT_SPOTIFY_CLIENT_ID": sim.accounts.client_id,
+        "BACHBOT_SPOTIFY_CLIENT_SECRET": sim.accounts.client_secret,
+        "BACHBOT_PLAYLIST_MIN_PROBABILITY": "0",
+        "BACHBOT_PLAYLIST_SIZE": "5",
+    }
+
+
+def test_publish_command_writes_then_leaves_unchanged(
+    scored_factory: Callable[..., Scored],
+    cli: Callable[..., tuple[int, str, str]],
+    token_store: DbTokenStore,
+) -> None:
+    scored = scored_factory(12, size=5)
+    code, out, err = cli("publish", env=_env(scored.sim))
+    assert code == 0, err
+    assert out.startswith('rewrote "Predicted favourites" (5 tracks, model m1)')
+    code, out, err = cli("publish", env=_env(scored.sim))
+    assert code == 0, err
+    assert out.startswith('left unchanged "Predicted favourites"')
+    assert len(scored.bot_playlists()) == 1
+
+
+def test_publish_without_token_says_run_auth(
+    scored_factory: Callable[..., Scored],
+    cli: Callable[..., tuple[int, str, str]],
+    token_store: DbTokenStore,
+) -> None:
+    scored = scored_factory(3, size=2)
+    token_store.clear()
+    code, _out, err = cli("publish", env=_env(scored.sim))
+    assert code == 1
+    assert "bachbot auth" in err and "Traceback" not in err

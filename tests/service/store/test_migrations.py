@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from sqlalchemy import Engine, inspect
+
+from service.store.db import current_revision, downgrade, upgrade
+from service.store.tables import ALL_TABLES
+
+
+def test_upgrade_from_empty_creates_every_table(engine: Engine) -> None:
+    downgrade(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {t.__tablename__ for t in ALL_TABLES} <= tables
+    assert current_revision(engine) is not None
+
+
+def test_downgrade_upgrade_round_trip_keeps_schema(engine: Engine) -> None:
+    def columns() -> dict[str, set[str]]:
+        insp = inspect(engine)
+        return {
+            t.__tablename__: {c["name"] for c in insp.get_columns(t.__tablename__)}
+            for t in ALL_TABLES
+        }
+
+    before = columns()
+    downgrade(engine, "base")
+    upgrade(engine)
+    assert columns() == before
+
+
+def test_models_match_migrations(engine: Engine) -> None:
+    """Every ORM column exists in the migrated schema (a forgotten migration fails here)."""
+    insp = inspect(engine)
+    for table in ALL_TABLES:
+        migrated = {c["name"] for c in insp.get_columns(table.__tablename__)}
+        declared = {c.name for c in table.__table__.columns}
+        assert declared == migrated, table.__tablename__
+
+
+def test_upgrade_to_probability_scores_retires_rating_scale_models(engine: Engine) -> None:
+    """Predictions on the 1-10 scale would all pass a 0.5 probability threshold."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    downgrade(engine, "0001")
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO tracks (id, name, artists, is_bach, meta, first_seen_at, updated_at)"
+                 " VALUES ('t1', 'Prelude', '[]', true, '{}', :now, :now)"),
+            {"now": now},
+        )  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO model_versions (id, version, kind, created_at, params, metrics, "
+                "feature_schema, n_ratings, promoted, decision) VALUES (1, 'v1', 'mlp', :now, "
+                "'{}', '{}', '{}', 30, true, 'promoted: better')"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO predictions (track_id, model_version_id, score, created_at) "
+                "VALUES ('t1', 1, 8.5, :now)"
+            ),
+            {"now": now},
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM predictions")).scalar() == 0
+        promoted, decision = conn.execute(
+            text("SELECT promoted, decision FROM model_versions WHERE version = 'v1'")
+        ).one()
+    assert not promoted and decision.startswith("promoted: better; retired by the upgrade")
