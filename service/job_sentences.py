@@ -125,6 +125,8 @@ def _train(c: Counts) -> str:
             return f"a better model is in use ({auc}learned from {ratings})"
         if outcome == "tie":
             return f"model renewed, as good as the last ({auc}learned from {ratings})"
+        if outcome == "same":
+            return f"same kind of model, refit ({auc}learned from {ratings})"
         return f"model in use ({auc}learned from {ratings})"
     return f"the model in use scored better and stays, refit on all {ratings}"
 

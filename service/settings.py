@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     )
     """Read only to warn: scores became probabilities in bachbot 0.2."""
     max_per_work: int = Field(default=2, ge=1)
+    explore: float = Field(default=0.1, ge=0, le=0.5)
+    """Share of "Predicted favourites" for uncertain tracks with a high upside (0: pure top)."""
+    to_rate_name: str = Field(default="Bach to rate", min_length=1, max_length=100)
+    to_rate_size: int = Field(default=10, ge=0, le=100)
+    """Tracks in "Bach to rate", picked to teach the model most; 0 turns the playlist off."""
 
     # --- daemon --------------------------------------------------------------
     sync_minutes: float = Field(default=30.0, gt=0)
