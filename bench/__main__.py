@@ -35,7 +35,7 @@ from typing import Any
 from bench.report import Row, machine_info, render_markdown, render_table, write_results
 from bench.world import BACKENDS, PG_ADMIN_URL, postgres_available
 
-SECTIONS = ("calls", "cycle", "model", "startup")
+SECTIONS = ("calls", "cycle", "model", "replay", "startup")
 DEFAULT_BUDGET_S = 570.0
 QUICK_TRAIN = (40,)
 QUICK_SCORE = 2_000
@@ -143,6 +143,16 @@ def run(
                         target=SCORE_JOB_TARGET_S, compare="<",
                         note="load features from the database, predict, write predictions",
                     ))  # fmt: skip
+        if "replay" in sections:
+            from bench.replay import run_replay_bench
+            from service.settings import Settings
+
+            say("replay and the answers saved by 'Bach to rate' ...")
+            rows += run_replay_bench(
+                settings=Settings(_env_file=None), seeds=2 if args.quick else 5,
+                rounds=3 if args.quick else 10, rows_n=400 if args.quick else 2_000,
+                progress=detail,
+            )  # fmt: skip
         if "startup" in sections:
             from bench.startup import run_startup
 

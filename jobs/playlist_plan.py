@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 PLAYLIST_MARKER = "Built by bachbot"
@@ -163,28 +163,46 @@ def teaching_value(candidate: Candidate) -> float:
     return entropy + 2.0 * candidate.spread
 
 
+SHORTLIST = 20
+"""Tracks weighed by typicality per "Bach to rate" slot (the most uncertain ones)."""
+Typicality = Callable[[Sequence[Candidate]], Sequence[float]]
+
+
 def pick_to_rate(
     candidates: Iterable[Candidate],
     *,
     excluded: set[str],
     size: int,
     keep: Sequence[str] = (),
+    typicality: Typicality | None = None,
 ) -> list[str]:
     """The tracks for "Bach to rate": the ``size`` whose answers would teach most.
 
-    Ranked by :func:`teaching_value`, leaving out what is rated, liked or in
-    "Predicted favourites" (``excluded``), with at most one recording of a
-    work and :data:`TO_RATE_PER_PERFORMER` of a performer, so one batch of
-    answers covers different corners of the catalogue rather than ten takes
-    of one doubtful cantata.  Ties break by track id.  Tracks of ``keep``
-    (the list as it is) that are still open and among the ``KEEP_WITHIN x
-    size`` most useful stay first, in their order, so an unanswered list is
-    not rewritten after every retrain.
+    The ``SHORTLIST x size`` tracks with the highest :func:`teaching_value`,
+    leaving out what is rated, liked or in "Predicted favourites"
+    (``excluded``), are ranked by that value times how typical each is of the
+    catalogue (``typicality``, see :mod:`models.typicality`; without it, by
+    the value alone), with at most one recording of a work and
+    :data:`TO_RATE_PER_PERFORMER` of a performer, so one batch of answers
+    covers different corners of the catalogue rather than ten takes of one
+    doubtful cantata.  Ties break by track id.  Tracks of ``keep`` (the list
+    as it is) that are still open and among the ``KEEP_WITHIN x size`` most
+    useful stay first, in their order, so an unanswered list is not rewritten
+    after every retrain.
     """
-    ordered = sorted(
+    shortlist = sorted(
         (c for c in candidates if c.track_id not in excluded),
         key=lambda c: (-teaching_value(c), c.track_id),
-    )
+    )[: SHORTLIST * size]
+    weights = typicality(shortlist) if typicality is not None and shortlist else None
+    if weights is None:
+        ordered = shortlist
+    else:
+        value = {
+            c.track_id: teaching_value(c) * float(w)
+            for c, w in zip(shortlist, weights, strict=True)
+        }
+        ordered = sorted(shortlist, key=lambda c: (-value[c.track_id], c.track_id))
     by_id = {c.track_id: c for c in ordered[: KEEP_WITHIN * size]}
     kept = [by_id[t] for t in dict.fromkeys(keep) if t in by_id]
     kept_ids = {c.track_id for c in kept}

@@ -36,13 +36,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.feature_matrix import load_matrix
 from jobs.playlist_plan import (
     PLAYLIST_MARKER,
     TO_RATE_MARKER,
     Candidate,
+    Typicality,
     describe,
     describe_to_rate,
     needs_rewrite,
@@ -52,6 +55,7 @@ from jobs.playlist_plan import (
     work_key,
 )
 from jobs.ratings import record_removals
+from models.typicality import REFERENCE, standardised, typicality
 from service.settings import Settings
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import PlaylistInfo, PlaylistItem, User
@@ -376,15 +380,35 @@ def plan_to_rate(
     model = promoted_model(session=session)
     if model is None:
         return Plan(observed.current, None)
+    pool = load_candidates(session=session, model=model, composers=settings.composer_artist_ids)
+    excluded = rated_track_ids(session=session) | liked_track_ids(session=session) | set(favourites)
+    open_ids = sorted(c.track_id for c in pool if c.track_id not in excluded)
     planned = pick_to_rate(
-        load_candidates(session=session, model=model, composers=settings.composer_artist_ids),
-        excluded=rated_track_ids(session=session)
-        | liked_track_ids(session=session)
-        | set(favourites),
+        pool,
+        excluded=excluded,
         size=settings.to_rate_size,
         keep=observed.current,
+        typicality=_typicality(session, open_ids, seed=model.id),
     )
     return Plan(tuple(planned), model.version)
+
+
+def _typicality(session: Session, open_ids: Sequence[str], *, seed: int) -> Typicality:
+    """How typical shortlisted tracks are of the open catalogue (:mod:`models.typicality`).
+
+    Measured against a fixed sample of it per model (so an unchanged model
+    gives the same list); only the shortlist and the sample are loaded.
+    """
+    rng = np.random.default_rng(seed)
+    count = min(REFERENCE, len(open_ids))
+    sample = [open_ids[i] for i in sorted(rng.choice(len(open_ids), size=count, replace=False))]
+
+    def weigh(shortlist: Sequence[Candidate]) -> Sequence[float]:
+        ids = [c.track_id for c in shortlist]
+        Z = standardised(load_matrix(session=session, track_ids=[*ids, *sample]))
+        return [float(w) for w in typicality(Z[: len(ids)], Z[len(ids) :])]
+
+    return weigh
 
 
 @dataclass(frozen=True)

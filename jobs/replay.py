@@ -24,7 +24,6 @@ the number of answers when the picks are bachbot's or random.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -32,7 +31,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from jobs.playlist_plan import Candidate, pick_to_rate, plan_playlist
+from jobs.playlist_plan import Candidate, Typicality, pick_to_rate, plan_playlist
 from jobs.train import InUse, decide_training, in_use_after, model_options
 from jobs.training_data import TrainingData
 from models.errors import ModelError
@@ -40,6 +39,7 @@ from models.folds import Grouping
 from models.metrics import roc_auc
 from models.pipeline import Array, TasteModel, score
 from models.target import from_ratings
+from models.typicality import REFERENCE, standardised, typicality
 from service.settings import Settings
 
 Policy = Literal["bachbot", "random", "nn", "popular", "oracle"]
@@ -242,6 +242,19 @@ def bachbot_picks(
     return [int(t) for t in playlist], [int(t) for t in to_rate]
 
 
+def typical_of(table: ReplayTable, open_rows: NDArray[np.int64], *, seed: int) -> Typicality:
+    """How typical shortlisted rows are of the open ones (as the publish job measures it)."""
+    Z = standardised(table.X)
+    rng = np.random.default_rng(seed)
+    reference = Z[rng.choice(open_rows, size=min(REFERENCE, len(open_rows)), replace=False)]
+
+    def weigh(shortlist: Sequence[Candidate]) -> Sequence[float]:
+        rows = np.array([int(c.track_id) for c in shortlist], dtype=np.int64)
+        return [float(w) for w in typicality(Z[rows], reference)]
+
+    return weigh
+
+
 def _capped(order: Sequence[int], table: ReplayTable, size: int, max_per_work: int) -> list[int]:
     chosen: list[int] = []
     per_work: dict[str, int] = {}
@@ -255,17 +268,6 @@ def _capped(order: Sequence[int], table: ReplayTable, size: int, max_per_work: i
             per_work[work] = per_work.get(work, 0) + 1
         chosen.append(row)
     return chosen
-
-
-def standardised(X: Array) -> Array:
-    """Columns centred on their median and scaled by their SD; missing values at the centre."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
-        centre = np.nanmedian(X, axis=0)
-        scale = np.nanstd(X, axis=0)
-    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-    Z = (X - np.where(np.isfinite(centre), centre, 0.0)) / scale
-    return np.asarray(np.where(np.isnan(Z), 0.0, Z), dtype=float)
 
 
 def nearest_order(pool: Array, likes: Array) -> NDArray[np.int64]:
@@ -329,6 +331,8 @@ class RoundResult:
     model: str | None = None
     outcome: str | None = None
     asked: int = 0
+    published_rows: tuple[int, ...] = ()
+    asked_rows: tuple[int, ...] = ()
 
     @property
     def loved_share(self) -> float:
@@ -352,10 +356,12 @@ def run_policy(
     options: ReplayOptions,
     seed: int,
     progress: Progress | None = None,
+    likes: Sequence[int] | None = None,
 ) -> list[RoundResult]:
-    """One policy over all rounds from the seed's starting likes."""
+    """One policy over all rounds from the seed's starting likes (or the ``likes`` given)."""
     rng = np.random.default_rng(seed)
-    likes = start_likes(table, options.start_likes, rng)
+    drawn = start_likes(table, options.start_likes, rng)
+    likes = drawn if likes is None else likes
     revealed = Revealed()
     for row in likes:
         revealed.add(row, float(settings.like_rating), explicit=False)
@@ -384,6 +390,7 @@ def run_policy(
         result = RoundResult(
             round_no, before, len(playlist), loved,
             state.label if policy == "bachbot" else None, outcome, len(asked),
+            tuple(playlist), tuple(asked),
         )  # fmt: skip
         results.append(result)
         if progress is not None:
@@ -556,12 +563,11 @@ def active_learning_trial(
             [r for r in range(table.n) if r not in revealed and not held[r]], dtype=np.int64
         )
         if picks == "active":
-            chosen = [
-                int(t)
-                for t in pick_to_rate(
-                    candidates(table, open_rows, state.model), excluded=set(), size=batch
-                )
-            ]
+            picked = pick_to_rate(
+                candidates(table, open_rows, state.model), excluded=set(), size=batch,
+                typicality=typical_of(table, open_rows, seed=revealed.n),
+            )  # fmt: skip
+            chosen = [int(t) for t in picked]
         else:
             chosen = [int(r) for r in pick_rng.choice(open_rows, size=batch, replace=False)]
         reveal_asked(table, revealed, chosen)

@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.feature_matrix import load_matrix
 from jobs.model_report import write_report
-from jobs.replay import nearest_order, standardised
+from jobs.replay import nearest_order
 from models.catalogue_demo import BACH_ID, DemoTrack
+from models.typicality import standardised
 from service.demo_folders import new_run_dir
 from service.demo_listener import HiddenTaste, react, share_loved
 from service.demo_world import LISTENER, START, ListenerWorld, log_in

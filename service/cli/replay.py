@@ -134,21 +134,14 @@ def register(app: typer.Typer) -> None:
         from jobs.replay import ReplayOptions, run_replay, table_from
         from models.datasets import dataset_labels, read_table
         from service.cli.progress import progress_line
-        from service.errors import UsageError
 
         settings = settings_of(ctx)
         columns = _split(features)
-        table = read_table(dataset, target=target, features=columns, group=_split(group))
-        pop = None
-        if popularity is not None:
-            pop_table = read_table(dataset, target=popularity, features=[target])
-            if len(pop_table.y) != len(table.y):
-                raise UsageError(f"--popularity {popularity} has missing values")
-            pop = pop_table.y
-            if popularity in table.columns:
-                raise UsageError(
-                    f"--popularity {popularity} is also a feature; leave it out of --features"
-                )
+        table = read_table(
+            dataset, target=target, features=columns, group=_split(group),
+            also=[popularity] if popularity else [],
+        )  # fmt: skip
+        pop = table.extra.get(popularity) if popularity else None
         if not as_json:
             for note in table.notes:
                 typer.echo(f"note: {note}", err=True)
