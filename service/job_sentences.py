@@ -152,8 +152,11 @@ def _publish(c: Counts) -> str:
         said = "playlist unchanged"
     if _yes(c, "rewritten") or _yes(c, "created") or _yes(c, "recreated"):
         said += f" ({plural(_n(c, 'published'), 'track')})"
-    if removals := _n(c, "removals"):
-        said += f"; {plural(removals, 'track')} you took out now count as low ratings"
+    if _yes(c, "to_rate_rewritten"):
+        said += f'; "Bach to rate" renewed ({plural(_n(c, "to_rate_published"), "track")})'
+    if removals := _n(c, "removals") + _n(c, "to_rate_removals"):
+        verb = "counts" if removals == 1 else "count"
+        said += f"; {plural(removals, 'track')} you took out now {verb} as low ratings"
     return said
 
 
