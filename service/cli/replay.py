@@ -15,14 +15,10 @@ from typing import TYPE_CHECKING
 import typer
 
 from service.cli import settings_of
+from service.cli.table_options import FEATURES, GROUP, POSITIVE_AT, names
 
 if TYPE_CHECKING:
     from jobs.replay import Interval, Replay
-
-
-def _split(text: str | None) -> list[str] | None:
-    names = [part.strip() for part in (text or "").split(",") if part.strip()]
-    return names or None
 
 
 def _pct(value: float) -> str:
@@ -78,24 +74,9 @@ def register(app: typer.Typer) -> None:
         target: str = typer.Option(
             ..., "--target", metavar="COLUMN", help="The label: 0/1 (liked) or a 1-10 rating."
         ),
-        features: str | None = typer.Option(
-            None,
-            "--features",
-            metavar="a,b,c",
-            help="Feature columns (default: every numeric column except ID-like ones).",
-        ),
-        group: str | None = typer.Option(
-            None,
-            "--group",
-            metavar="a,b",
-            help="Columns whose values mark one work or song: caps and grouped folds.",
-        ),
-        positive_at: float | None = typer.Option(
-            None,
-            "--positive-at",
-            metavar="VALUE",
-            help="Target values at or above this count as loved.",
-        ),
+        features: str | None = FEATURES,
+        group: str | None = GROUP,
+        positive_at: float | None = POSITIVE_AT,
         popularity: str | None = typer.Option(
             None,
             "--popularity",
@@ -136,9 +117,9 @@ def register(app: typer.Typer) -> None:
         from service.cli.progress import progress_line
 
         settings = settings_of(ctx)
-        columns = _split(features)
+        columns = names(features)
         table = read_table(
-            dataset, target=target, features=columns, group=_split(group),
+            dataset, target=target, features=columns, group=names(group),
             also=[popularity] if popularity else [],
         )  # fmt: skip
         pop = table.extra.get(popularity) if popularity else None
