@@ -192,7 +192,8 @@ def train_round(
     fast: bool,
 ) -> str:
     """One run of the train job on what is revealed; returns the gate's outcome."""
-    options = replace(model_options(settings, fast=fast), seed=seed)
+    # report=False and study=False leave out what only the report reads (same decision).
+    options = replace(model_options(settings, fast=fast), seed=seed, report=False, study=False)
     data = training_data(table, revealed, settings)
     trained = decide_training(
         data, state.in_use, settings=settings, options=options, columns=table.columns
