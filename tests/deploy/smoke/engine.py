@@ -179,7 +179,9 @@ def write_podman_config() -> None:
 
 
 def recipe_hash(name: str) -> str:
-    recipe = json.dumps(BASES[name], sort_keys=True) + (HERE / "postgres-entrypoint.sh").read_text()
+    """What a base image is made of, wherever the checkout lies (so clones share the cache)."""
+    recipe = json.dumps(BASES[name], sort_keys=True).replace(str(HERE), "")
+    recipe += (HERE / "postgres-entrypoint.sh").read_text(encoding="utf-8")
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
