@@ -100,9 +100,7 @@ class Checks:
             raise SmokeError(f"stopping: {name} failed")
 
 
-# --- running commands -----------------------------------------------------------------
-
-
+# --- podman-compose ---------------------------------------------------------------------
 def compose(project_dir: Path, *args: str, timeout: float = 180) -> None:
     run(
         ["podman-compose", "-p", PROJECT, "-f", str(project_dir / "docker-compose.yml"), *args],
@@ -119,9 +117,6 @@ def step(title: str) -> Iterator[None]:
     say(f"   ({time.monotonic() - start:.0f} s)")
 
 
-# --- the machine ----------------------------------------------------------------------
-
-
 # --- the project ----------------------------------------------------------------------
 def copy_tree(dest: Path) -> None:
     """The project's files as git knows them (tracked or new), without .env or data."""
@@ -129,9 +124,11 @@ def copy_tree(dest: Path) -> None:
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
         capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for raw in listed:
+        check=False,
+    )
+    if listed.returncode != 0:
+        raise SmokeError(f"cannot list the project's files with git: {listed.stderr!r}")
+    for raw in listed.stdout.split(b"\0"):
         if not raw:
             continue
         source = ROOT / raw.decode()
