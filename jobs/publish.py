@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -55,7 +54,7 @@ from jobs.playlist_plan import (
     work_key,
 )
 from jobs.ratings import record_removals
-from models.typicality import REFERENCE, standardised, typicality
+from models.typicality import reference_sample, standardised, typicality
 from service.settings import Settings
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import PlaylistInfo, PlaylistItem, User
@@ -399,9 +398,7 @@ def _typicality(session: Session, open_ids: Sequence[str], *, seed: int) -> Typi
     Measured against a fixed sample of it per model (so an unchanged model
     gives the same list); only the shortlist and the sample are loaded.
     """
-    rng = np.random.default_rng(seed)
-    count = min(REFERENCE, len(open_ids))
-    sample = [open_ids[i] for i in sorted(rng.choice(len(open_ids), size=count, replace=False))]
+    sample = reference_sample(open_ids, seed=seed)
 
     def weigh(shortlist: Sequence[Candidate]) -> Sequence[float]:
         ids = [c.track_id for c in shortlist]

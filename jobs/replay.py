@@ -39,7 +39,7 @@ from models.folds import Grouping
 from models.metrics import roc_auc
 from models.pipeline import Array, TasteModel, score
 from models.target import from_ratings
-from models.typicality import REFERENCE, standardised, typicality
+from models.typicality import reference_sample, standardised, typicality
 from service.settings import Settings
 
 Policy = Literal["bachbot", "random", "nn", "popular", "oracle"]
@@ -246,8 +246,8 @@ def bachbot_picks(
 def typical_of(table: ReplayTable, open_rows: NDArray[np.int64], *, seed: int) -> Typicality:
     """How typical shortlisted rows are of the open ones (as the publish job measures it)."""
     Z = standardised(table.X)
-    rng = np.random.default_rng(seed)
-    reference = Z[rng.choice(open_rows, size=min(REFERENCE, len(open_rows)), replace=False)]
+    sample = reference_sample([str(r) for r in open_rows.tolist()], seed=seed)
+    reference = Z[np.array([int(r) for r in sample], dtype=np.int64)]
 
     def weigh(shortlist: Sequence[Candidate]) -> Sequence[float]:
         rows = np.array([int(c.track_id) for c in shortlist], dtype=np.int64)

@@ -13,7 +13,9 @@ unweighted uncertainty did no better than random.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +35,20 @@ def standardised(X: Array) -> Array:
     scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
     Z = (X - np.where(np.isfinite(centre), centre, 0.0)) / scale
     return np.asarray(np.where(np.isnan(Z), 0.0, Z), dtype=float)
+
+
+def reference_sample(ids: Sequence[str], *, seed: int, count: int = REFERENCE) -> list[str]:
+    """A fixed-seed sample of ``ids`` that barely moves as the pool changes.
+
+    Each id gets a hash of (seed, id) and the ``count`` smallest are taken,
+    so rating a track or adding a few new ones changes the sample by those
+    tracks only - and an unchanged model keeps "Bach to rate" unchanged.
+    """
+
+    def rank(track_id: str) -> bytes:
+        return hashlib.blake2b(f"{seed}:{track_id}".encode(), digest_size=8).digest()
+
+    return sorted(ids, key=rank)[:count]
 
 
 def typicality(candidates: Array, reference: Array) -> Array:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from jobs.playlist_plan import Candidate, pick_to_rate
-from models.typicality import standardised, typicality
+from models.typicality import reference_sample, standardised, typicality
 
 
 def test_an_outlier_is_less_typical_than_a_track_in_the_crowd() -> None:
@@ -33,3 +33,13 @@ def test_the_most_uncertain_outlier_loses_to_an_uncertain_typical_track() -> Non
         pool, excluded=set(), size=1, typicality=lambda short: [weight[c.track_id] for c in short]
     )
     assert plain == ["outlier"] and weighted == ["typical"]
+
+
+def test_the_reference_sample_barely_moves_when_the_pool_changes() -> None:
+    pool = [f"t{i}" for i in range(2000)]
+    first = reference_sample(pool, seed=7, count=100)
+    assert len(first) == 100 and first == reference_sample(list(reversed(pool)), seed=7, count=100)
+    rated = set(first[:3])
+    again = reference_sample([t for t in pool if t not in rated], seed=7, count=100)
+    assert len(set(first) & set(again)) == 97  # only the rated tracks were replaced
+    assert reference_sample(pool, seed=8, count=100) != first
