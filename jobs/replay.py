@@ -238,8 +238,13 @@ def bachbot_picks(
         explore=explore,
     )
     to_rate = (
-        pick_to_rate(pool, excluded=set(playlist), size=options.to_rate) if options.to_rate else []
-    )
+        pick_to_rate(
+            pool, excluded=set(playlist), size=options.to_rate,
+            typicality=typical_of(table, open_rows, seed=revealed.n),
+        )
+        if options.to_rate
+        else []
+    )  # fmt: skip
     return [int(t) for t in playlist], [int(t) for t in to_rate]
 
 
