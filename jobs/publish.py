@@ -388,6 +388,7 @@ def plan_to_rate(
         size=settings.to_rate_size,
         keep=observed.current,
         typicality=_typicality(session, open_ids, seed=model.id),
+        seed=model.id,
     )
     return Plan(tuple(planned), model.version)
 

@@ -241,6 +241,7 @@ def bachbot_picks(
         pick_to_rate(
             pool, excluded=set(playlist), size=options.to_rate,
             typicality=typical_of(table, open_rows, seed=revealed.n),
+            seed=revealed.n,
         )
         if options.to_rate
         else []
@@ -572,6 +573,7 @@ def active_learning_trial(
             picked = pick_to_rate(
                 candidates(table, open_rows, state.model), excluded=set(), size=batch,
                 typicality=typical_of(table, open_rows, seed=revealed.n),
+            seed=revealed.n,
             )  # fmt: skip
             chosen = [int(t) for t in picked]
         else:

@@ -5,10 +5,9 @@ tends to pick outliers - a recording unlike any other is uncertain exactly
 because nothing near it is rated, and its answer teaches little about the
 rest.  Weighting each track's teaching value by how typical it is of the
 catalogue (information density, Settles and Craven 2008) asks instead about
-uncertain tracks that stand for many others.  Measured with ``bachbot
-replay`` (``bench/``): on a public liked/disliked table the weighted picks
-reached in 5 rounds of 10 answers the ROC AUC random picks reached in 8-9;
-unweighted uncertainty did no better than random.
+uncertain tracks that stand for many others.  How much that saves is
+measured with ``bachbot replay`` (``bench/results.md``,
+``bench/replay_learning.md``).
 """
 
 from __future__ import annotations

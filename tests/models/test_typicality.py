@@ -24,15 +24,22 @@ def test_standardised_puts_missing_values_at_the_centre() -> None:
     assert np.isfinite(Z).all() and Z[2, 0] == 0.0 and (Z[:, 1] == 0).all()
 
 
-def test_the_most_uncertain_outlier_loses_to_an_uncertain_typical_track() -> None:
-    pool = [Candidate("outlier", 0.5, 0.3), Candidate("typical", 0.45, 0.2),
-            Candidate("sure", 0.95, 0.01)]  # fmt: skip
-    weight = {"outlier": 0.05, "typical": 1.0, "sure": 0.9}
-    plain = pick_to_rate(pool, excluded=set(), size=1)
-    weighted = pick_to_rate(
-        pool, excluded=set(), size=1, typicality=lambda short: [weight[c.track_id] for c in short]
-    )
-    assert plain == ["outlier"] and weighted == ["typical"]
+def test_an_uncertain_outlier_is_drawn_less_often_than_an_uncertain_typical_track() -> None:
+    pool = [Candidate("outlier", 0.5, 0.3), Candidate("typical", 0.45, 0.2)]
+    weight = {"outlier": 0.05, "typical": 1.0}
+
+    def firsts(typical: bool) -> list[str]:
+        return [
+            pick_to_rate(
+                pool, excluded=set(), size=1, seed=seed,
+                typicality=(lambda short: [weight[c.track_id] for c in short]) if typical else None,
+            )[0]
+            for seed in range(300)
+        ]  # fmt: skip
+
+    plain, weighted = firsts(False), firsts(True)
+    assert plain.count("outlier") > plain.count("typical")  # more teaching value
+    assert weighted.count("typical") > 5 * weighted.count("outlier")
 
 
 def test_the_reference_sample_barely_moves_when_the_pool_changes() -> None:
