@@ -10,7 +10,7 @@ way it is:
   one or QUOTA_EXCEEDED ends the job with :class:`SpotifyRateLimited`; 5xx,
   resets, timeouts and unreadable answers back off with jitter, bounded.
 - Only current endpoints: ``/playlists/{id}/items``, ``POST /me/playlists``,
-  ``/me/library`` in chunks of 40, ``/tracks/{id}`` one at a time (batch
+  ``/tracks/{id}`` one at a time (batch
   ``GET /tracks`` is gone), artist albums and search at most 10 a page.
   spotipy 2.26's helpers for these call removed forms or wrong defaults, so
   we use its low-level ``_get/_put/_post/_delete``.
@@ -56,7 +56,6 @@ from service.spotify.types import (
 )
 
 Json = dict[str, Any]
-LIBRARY_CHUNK = 40
 PLAYLIST_CHUNK = 100
 FEATURES_CHUNK = 100
 ALBUM_GROUPS = "album,single,compilation,appears_on"
@@ -345,25 +344,6 @@ class SpotifyGateway:
                 if saved is not None:
                     yield saved
 
-    def save_tracks(self, track_ids: Sequence[str]) -> None:
-        self._library("PUT", track_ids)
-
-    def remove_saved_tracks(self, track_ids: Sequence[str]) -> None:
-        self._library("DELETE", track_ids)
-
-    def _library(self, method: str, track_ids: Sequence[str]) -> None:
-        uris = [f"spotify:track:{t}" for t in track_ids]
-        for start in range(0, len(uris), LIBRARY_CHUNK):
-            chunk = ",".join(uris[start : start + LIBRARY_CHUNK])
-            self._request(
-                method,
-                f"{method} /me/library",
-                "me/library",
-                params={"uris": chunk},
-                resource="your library",
-                expect_body=False,
-            )
-
     def saved_albums(self, *, offset: int, limit: int = 50) -> Page[AlbumRef]:
         data = self._request(
             "GET", "GET /me/albums", "me/albums", params={"limit": limit, "offset": offset}
@@ -394,13 +374,6 @@ class SpotifyGateway:
             resource=f"artist {artist_id}",
         )
         return parse.album_page(data)
-
-    def album(self, album_id: str) -> AlbumRef:
-        return parse.album(
-            self._request(
-                "GET", "GET /albums/{id}", f"albums/{album_id}", resource=f"album {album_id}"
-            )
-        )
 
     def album_tracks(self, album_id: str) -> list[TrackInfo]:
         """Every track, each with its album filled in (the first 50 come with the album)."""

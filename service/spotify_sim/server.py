@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import SecretStr
 
 from service.settings import Settings
-from service.spotify_sim import api, render
+from service.spotify_sim import api, render, request_rules
 from service.spotify_sim.accounts import Accounts
 from service.spotify_sim.faults import Fault, Faults
 from service.spotify_sim.state import SimState
@@ -157,8 +157,10 @@ class SpotifySim:
         }
         return base.model_copy(update={**update, **overrides})
 
-    def issue_token(self, user_id: str | None = None, scope: str = "") -> dict[str, Any]:
-        """A valid token_info for ``user_id`` (default user), with spotipy's extra fields."""
+    def issue_token(self, user_id: str | None = None, scope: str | None = None) -> dict[str, Any]:
+        """A valid token_info for ``user_id`` (default user), with spotipy's extra fields.
+
+        ``scope`` None grants every scope; bachbot's tests pass its ``SCOPE``."""
         user = user_id or self.state.default_user
         if user is None:
             raise ValueError("the local Spotify has no users; add one with state.add_user()")
@@ -223,7 +225,19 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith("/v1/"):
             self._api(path.removeprefix("/v1"), query, raw, api.API_ROUTES, True)
         else:
-            self._send(404, render.error(404, "Service not found"))
+            self._unknown(path)
+
+    def _unknown(self, path: str) -> None:
+        """A path no route serves: Spotify's 404, and a violation that fails the test.
+
+        The gateway reads a 404 as "deleted"; a mistyped path in bachbot would
+        otherwise pass as a vanished playlist or album.  Always recorded,
+        whatever ``validate`` says: it is a bug in the caller, not in the sim.
+        """
+        name = f"{self.command} <unknown>"
+        self.sim._count(name)
+        self.sim.violations.append(Violation(name, 404, f"no such endpoint: {self.command} {path}"))
+        self._send(404, render.error(404, "Service not found"))
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -270,8 +284,7 @@ class _Handler(BaseHTTPRequestHandler):
             None,
         )
         if found is None:
-            sim._count(f"{self.command} <unknown>")
-            self._send(404, render.error(404, "Service not found"))
+            self._unknown(self.path.split("?", 1)[0])
             return
         route, match = found
         name = route.name if authenticated else f"reccobeats {route.name}"
@@ -294,11 +307,13 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> api.Reply:
         sim = self.sim
         user_id = sim.state.default_user
+        granted: frozenset[str] | None = None
         if authenticated:
-            header = self.headers.get("Authorization") or ""
-            user_id, why = sim.accounts.user_for(header.removeprefix("Bearer ").strip())
+            token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+            user_id, why = sim.accounts.user_for(token)
             if user_id is None:
                 return api.Reply(401, render.error(401, why))
+            granted = sim.accounts.scopes_for(token)
         user = sim.state.users.get(user_id or "")
         if user is None:
             return api.Reply(401, render.error(401, "No user behind this token"))
@@ -306,6 +321,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             return api.Reply(400, render.error(400, "Error parsing JSON"))
+        if route.spec_path is not None:
+            refused = request_rules.check(f"{route.method} {route.spec_path}", query, body, granted)
+            if refused is not None:
+                return api.Reply(refused[0], render.error(*refused))
         call = api.Call(self.command, params, query, body, user, sim.state, sim.api_base, sim.mode)
         try:
             return route.handler(call)
