@@ -30,6 +30,7 @@ from service.settings import Settings
 from service.store.app_state import (
     BOT_PLAYLIST,
     PLAYLIST_RECREATED,
+    SPOTIFY_BLOCKED,
     provider_failing,
     provider_unavailable,
 )
@@ -178,7 +179,8 @@ def collect_status(
             if run.id not in shown
         ][:EARLIER_RUNS]
         health = token_health(session=session)
-        paused = spotify_paused(session=session, now=now)  # revoked, or Spotify's rate limit
+        # revoked, Spotify's rate limit, or an account-wide 403 (shown until Spotify answers)
+        paused = spotify_paused(session=session, now=now) or SPOTIFY_BLOCKED.get(session)
         size = library_size(session=session)
         model = promoted_model(session=session)
         recreated = PLAYLIST_RECREATED.get(session)

@@ -6,6 +6,7 @@
         ├── SpotifyRateLimited          429 with a long Retry-After or QUOTA_EXCEEDED
         ├── SpotifyAuthRevoked          refresh refused (invalid_grant): run `bachbot auth`
         ├── SpotifyNotAuthenticated     no token stored yet: run `bachbot auth`
+        ├── SpotifyAccountBlocked       403 on everything: owner's Premium, allow-list, quota
         ├── SpotifyRestricted           403: a resource the app may not read (2026 rules)
         └── SpotifyNotFound             404: the id does not exist (any more)
     UsageError
@@ -95,6 +96,24 @@ class SpotifyNotConfigured(UsageError):
             "'Connect your Spotify account')"
         )
         self.need = need
+
+
+class SpotifyAccountBlocked(SpotifyError):
+    """A 403 that refuses the app or the user as a whole, not one resource.
+
+    Deliberately not a :class:`SpotifyRestricted`: nothing may be marked as
+    refused for good because of it (the user's own playlist, a provider); the
+    job runner pauses every Spotify job instead and re-checks later.
+    """
+
+    def __init__(self, *, endpoint: str, reason: str, detail: str, advice: str) -> None:
+        super().__init__(
+            f"Spotify refuses every request of this app ({detail or reason}); {advice}",
+            endpoint=endpoint,
+        )
+        self.reason = reason
+        self.detail = detail
+        self.advice = advice
 
 
 class SpotifyRestricted(SpotifyError):

@@ -35,6 +35,7 @@ from service.settings import Settings
 from service.spotify import parse
 from service.spotify.auth import TokenStore, make_oauth
 from service.spotify.errors import (
+    SpotifyAccountBlocked,
     SpotifyAuthRevoked,
     SpotifyError,
     SpotifyNotAuthenticated,
@@ -205,6 +206,13 @@ class SpotifyGateway:
     @staticmethod
     def _final_error(outcome: Outcome, endpoint: str, resource: str) -> SpotifyError:
         thing = resource or endpoint
+        if outcome.kind == "account_blocked" and outcome.refusal is not None:
+            return SpotifyAccountBlocked(
+                endpoint=endpoint,
+                reason=outcome.refusal.reason,
+                detail=outcome.detail,
+                advice=outcome.refusal.advice,
+            )
         if outcome.kind == "forbidden":
             return SpotifyRestricted(
                 f"Spotify refused {thing}: {outcome.detail}",

@@ -174,6 +174,9 @@ class PendingLogin:
 PENDING_LOGIN: Slot[PendingLogin] = Slot("auth.pending", PendingLogin.decode, PendingLogin.encode)
 SPOTIFY_RESUME_AT = time_slot("spotify.resume_at")
 """Spotify asked bachbot to wait (Retry-After) until then."""
+SPOTIFY_BLOCKED = text_slot("spotify.blocked")
+"""Spotify refuses this app or user as a whole (owner's Premium, allow-list, quota), in
+words with what to do; Spotify work pauses, re-checked at ``SPOTIFY_RESUME_AT``."""
 
 # --- sync marks -------------------------------------------------------------------------
 
