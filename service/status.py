@@ -128,6 +128,9 @@ class LoginView:
     revoked_reason: str | None
     paused_reason: str | None
     """Why Spotify work waits right now (e.g. Spotify's rate limit), besides a revoked login."""
+    logged_in_at: datetime | None = None
+    log_in_again_by: datetime | None = None
+    """Spotify ends the login then (6 months after ``bachbot auth``)."""
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,8 @@ def _login(health: TokenHealth, paused: str | None) -> LoginView:
         expires_at=health.expires_at,
         revoked_reason=health.revoked_reason,
         paused_reason=None if health.revoked_reason else paused,
+        logged_in_at=health.logged_in_at,
+        log_in_again_by=health.log_in_again_by,
     )
 
 

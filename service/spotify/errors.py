@@ -5,6 +5,7 @@
         ├── SpotifyUnavailable          5xx / network / garbage after bounded retries
         ├── SpotifyRateLimited          429 with a long Retry-After or QUOTA_EXCEEDED
         ├── SpotifyAuthRevoked          refresh refused (invalid_grant): run `bachbot auth`
+        ├── SpotifyClientRejected       token endpoint refused the client id/secret
         ├── SpotifyNotAuthenticated     no token stored yet: run `bachbot auth`
         ├── SpotifyAccountBlocked       403 on everything: owner's Premium, allow-list, quota
         ├── SpotifyRestricted           403: a resource the app may not read (2026 rules)
@@ -73,6 +74,23 @@ class SpotifyAuthRevoked(SpotifyError):
             + "; the grant was revoked or expired: run `bachbot auth` again",
             endpoint=endpoint,
         )
+
+
+class SpotifyClientRejected(SpotifyError):
+    """The token endpoint refused bachbot's client id or secret (``invalid_client``).
+
+    Not a login problem (``bachbot auth`` would fail the same way) and not
+    transient: usually the secret was reset in the dashboard."""
+
+    def __init__(self, *, endpoint: str = "", detail: str = "") -> None:
+        super().__init__(
+            "Spotify refused bachbot's app credentials"
+            + (f" ({detail})" if detail else "")
+            + f"; check {CREDENTIAL_SETTINGS} against the app in "
+            "https://developer.spotify.com/dashboard (was the secret reset?), then restart",
+            endpoint=endpoint,
+        )
+        self.detail = detail
 
 
 class SpotifyNotAuthenticated(SpotifyError):

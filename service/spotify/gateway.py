@@ -37,6 +37,7 @@ from service.spotify.auth import TokenStore, make_oauth
 from service.spotify.errors import (
     SpotifyAccountBlocked,
     SpotifyAuthRevoked,
+    SpotifyClientRejected,
     SpotifyError,
     SpotifyNotAuthenticated,
     SpotifyNotFound,
@@ -77,8 +78,13 @@ for _name in ("spotipy.client", "spotipy.oauth2"):
 logging.getLogger("spotipy.client").setLevel(logging.CRITICAL)
 
 
+ERROR_KINDS = {"wait": "rate_limited", "retry": "unavailable", "refresh": "unauthorized"}
+"""The ``kind`` label of ``errors`` for each policy outcome (others keep their own name)."""
+
+
 class SpotifyGateway:
-    """Typed Spotify access for one account; ``calls`` counts requests per endpoint."""
+    """Typed Spotify access for one account; ``calls`` counts requests per endpoint and
+    ``errors`` failed attempts per (endpoint, kind), for /metrics."""
 
     def __init__(
         self,
@@ -91,6 +97,7 @@ class SpotifyGateway:
     ) -> None:
         self.settings = settings
         self.calls: Counter[str] = Counter()
+        self.errors: Counter[tuple[str, str]] = Counter()
         self._store = store
         self._sleep = sleep
         self._clock = clock
@@ -141,14 +148,17 @@ class SpotifyGateway:
                 outcome = classify(err.http_status, err.headers or {}, f"{err.msg} {err.reason}")
                 cause: BaseException = err
             except spotipy.SpotifyOauthError as err:
-                if err.error == "invalid_grant":
-                    raise SpotifyAuthRevoked(endpoint=endpoint, detail=str(err.error)) from err
-                outcome, cause = Outcome.retry(f"token endpoint error {err.error}"), err
+                final = _token_refusal(err, endpoint)
+                if final is not None:
+                    self.errors[endpoint, f"token_{err.error}"] += 1
+                    raise final from err
+                outcome, cause = Outcome.retry(f"token endpoint error {_token_detail(err)}"), err
             except (requests.ConnectionError, requests.Timeout) as err:
                 outcome, cause = Outcome.retry(type(err).__name__), err
             except _Unreadable as err:
                 outcome, cause = Outcome.retry("an unreadable (non-JSON) answer"), err
 
+            self.errors[endpoint, ERROR_KINDS.get(outcome.kind, outcome.kind)] += 1
             if outcome.kind == "refresh":
                 if refreshed:
                     raise SpotifyAuthRevoked(
@@ -201,7 +211,11 @@ class SpotifyGateway:
         try:
             self._oauth.refresh_access_token(token["refresh_token"])
         except spotipy.SpotifyOauthError as err:
-            raise SpotifyAuthRevoked(endpoint=endpoint, detail=str(err.error)) from err
+            final = _token_refusal(err, endpoint)
+            if final is None:
+                cause = f"token endpoint error {_token_detail(err)}"
+                final = SpotifyUnavailable(endpoint=endpoint, cause=cause, attempts=1)
+            raise final from err
 
     @staticmethod
     def _final_error(outcome: Outcome, endpoint: str, resource: str) -> SpotifyError:
@@ -452,6 +466,25 @@ class SpotifyGateway:
         except SpotifyNotFound:
             return None
         return data
+
+
+def _token_detail(err: spotipy.SpotifyOauthError) -> str:
+    """Spotify's error code and its description (e.g. "invalid_grant: Refresh token expired")."""
+    description = getattr(err, "error_description", None)
+    return f"{err.error}: {description}" if description else str(err.error)
+
+
+def _token_refusal(err: spotipy.SpotifyOauthError, endpoint: str) -> SpotifyError | None:
+    """A token-endpoint error that no retry fixes, or None (transient: retry).
+
+    ``invalid_grant``: the login was revoked or is older than Spotify's 6-month
+    refresh-token lifetime; ``invalid_client``: the app's id or secret is wrong.
+    """
+    if err.error == "invalid_grant":
+        return SpotifyAuthRevoked(endpoint=endpoint, detail=_token_detail(err))
+    if err.error in ("invalid_client", "unauthorized_client"):
+        return SpotifyClientRejected(endpoint=endpoint, detail=_token_detail(err))
+    return None
 
 
 class _Unreadable(Exception):

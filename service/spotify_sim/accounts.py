@@ -3,6 +3,13 @@
 Tokens expire by the sim's clock (``Accounts.clock``, a callable returning
 epoch seconds) so a test can age them without sleeping; refresh tokens can be
 revoked to play "the user removed bachbot's access".
+
+As Spotify since mid-2026 (developer blog, 2026-06-18 "Introducing refresh
+token expiration"): a refresh token dies ``refresh_lifetime_s`` after the
+user's authorization (refreshing does not extend it; the refresh then answers
+``invalid_grant``), and with ``rotate_every`` = n every n-th refresh hands out
+a new refresh token and retires the old one, so a client that does not store
+the new one at once is logged out.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ class _Grant:
     scope: str | None
     """Space-separated scopes the user agreed to (None: every scope, for test tokens)."""
     redirect_uri: str = ""
+    authorized_at: float = 0.0
+    """When the user agreed: the refresh token's lifetime counts from here."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,11 @@ class Accounts:
     """The user who "clicks Agree" on /authorize (default: the state's default user)."""
     redirect_uris: frozenset[str] | None = None
     """The redirect URIs registered in the dashboard (None: any secure one)."""
+    refresh_lifetime_s: float | None = None
+    """A refresh token's lifetime from the authorization (Spotify: ~6 months; None: forever)."""
+    rotate_every: int = 0
+    """Every n-th refresh rotates the refresh token (0: never)."""
+    refreshes: int = 0
     _codes: dict[str, _Grant] = field(default_factory=dict)
     _access: dict[str, _Access] = field(default_factory=dict)
     _refresh: dict[str, _Grant] = field(default_factory=dict)
@@ -75,7 +89,7 @@ class Accounts:
         pass bachbot's own ``SCOPE`` to be held to what bachbot asks for."""
         with self._lock:
             refresh = secrets.token_urlsafe(24)
-            self._refresh[refresh] = _Grant(user_id, scope)
+            self._refresh[refresh] = _Grant(user_id, scope, authorized_at=self.clock())
             return self._access_token(user_id, scope) | {"refresh_token": refresh}
 
     def _access_token(self, user_id: str, scope: str | None) -> dict[str, Any]:
@@ -152,15 +166,30 @@ class Accounts:
                 if grant.redirect_uri != form.get("redirect_uri"):
                     return 400, _invalid_grant("Invalid redirect URI")
                 refresh = secrets.token_urlsafe(24)
+                grant.authorized_at = self.clock()
                 self._refresh[refresh] = grant
                 body = self._access_token(grant.user_id, grant.scope)
                 return 200, body | {"refresh_token": refresh}
             if grant_type == "refresh_token":
-                grant = self._refresh.get(form.get("refresh_token", ""))
-                if grant is None:
-                    return 400, _invalid_grant("Refresh token revoked")
-                return 200, self._access_token(grant.user_id, grant.scope)
+                return self._refresh_grant(form.get("refresh_token", ""))
         return 400, {"error": "unsupported_grant_type", "error_description": str(grant_type)}
+
+    def _refresh_grant(self, old: str) -> tuple[int, dict[str, Any]]:
+        """A refresh (lock held): expired, revoked, rotated or plain."""
+        grant = self._refresh.get(old)
+        if grant is None:
+            return 400, _invalid_grant("Refresh token revoked")
+        lifetime = self.refresh_lifetime_s
+        if lifetime is not None and self.clock() - grant.authorized_at >= lifetime:
+            del self._refresh[old]
+            return 400, _invalid_grant("Refresh token expired")
+        self.refreshes += 1
+        body = self._access_token(grant.user_id, grant.scope)
+        if self.rotate_every and self.refreshes % self.rotate_every == 0:
+            new = secrets.token_urlsafe(24)
+            self._refresh[new] = self._refresh.pop(old)
+            body["refresh_token"] = new
+        return 200, body
 
     def _client_ok(self, form: dict[str, str], authorization: str | None) -> bool:
         if authorization and authorization.startswith("Basic "):

@@ -153,6 +153,9 @@ TO_RATE_RECREATED = text_slot("note.to_rate_recreated")
 
 AUTH_REVOKED = text_slot("auth.revoked")
 """Spotify's refusal of the token, in words; Spotify work pauses until a new login."""
+LOGGED_IN_AT = time_slot("auth.logged_in_at")
+"""When the user last completed ``bachbot auth``: Spotify's refresh token dies a
+fixed time after it (``service.store.auth_health.LOGIN_LIFETIME``)."""
 
 
 @dataclass(frozen=True)
