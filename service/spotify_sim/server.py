@@ -10,8 +10,10 @@ One ``ThreadingHTTPServer`` on 127.0.0.1 and a random port serves three
 bases: ``/v1/`` (Web API), ``/accounts/`` (authorize and token) and
 ``/reccobeats/`` (the ReccoBeats-compatible features API).  Every request is
 counted under its route name, then checked against the fault table, then
-authenticated, then answered; with ``validate=True`` each Web API answer is
-checked against the spec and any mismatch is kept in ``sim.violations``
+authenticated, then refused as Spotify refuses it (:mod:`request_rules`) or
+answered.  With ``validate`` (the default wherever the development extras are
+installed) each Web API answer is checked against the spec; any mismatch, and
+any request to a path no route serves, is kept in ``sim.violations``
 (:meth:`SpotifySim.assert_valid` fails a test on them).
 """
 
@@ -50,6 +52,18 @@ class Violation:
     message: str
 
 
+def spec_checks_available() -> bool:
+    """Whether answers can be checked against the spec: jsonschema and PyYAML are
+    development extras, absent from the container image (where ``bachbot demo``
+    and ``bachbot sim`` still run, unchecked)."""
+    try:
+        import jsonschema  # type: ignore[import-untyped]  # noqa: F401
+        import yaml  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -70,7 +84,7 @@ class SpotifySim:
         state: SimState | None = None,
         *,
         mode: str = api.NEW,
-        validate: bool = True,
+        validate: bool | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -78,7 +92,7 @@ class SpotifySim:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.state = state or SimState()
         self.mode = mode
-        self.validate = validate
+        self.validate = spec_checks_available() if validate is None else validate
         self.faults = Faults()
         self.accounts = Accounts()
         self.calls: Counter[str] = Counter()
