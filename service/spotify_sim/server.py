@@ -26,6 +26,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -87,7 +88,10 @@ class SpotifySim:
         validate: bool | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        on_violation: Callable[[Violation], None] | None = None,
     ) -> None:
+        """``on_violation`` hears of each violation as it happens (``bachbot sim
+        --validate`` prints them); they are kept in ``violations`` either way."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.state = state or SimState()
@@ -97,6 +101,7 @@ class SpotifySim:
         self.accounts = Accounts()
         self.calls: Counter[str] = Counter()
         self.violations: list[Violation] = []
+        self.on_violation = on_violation
         self._host = host
         self._port = port
         self._lock = threading.Lock()
@@ -194,6 +199,13 @@ class SpotifySim:
 
             raise SpecViolation("local Spotify answered off-spec:\n" + "\n".join(lines))
 
+    def violated(self, violation: Violation) -> None:
+        """Keep a violation (and tell ``on_violation``)."""
+        with self._lock:
+            self.violations.append(violation)
+        if self.on_violation is not None:
+            self.on_violation(violation)
+
     def _count(self, route: str) -> int:
         with self._lock:
             self.calls[route] += 1
@@ -250,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
         """
         name = f"{self.command} <unknown>"
         self.sim._count(name)
-        self.sim.violations.append(Violation(name, 404, f"no such endpoint: {self.command} {path}"))
+        self.sim.violated(Violation(name, 404, f"no such endpoint: {self.command} {path}"))
         self._send(404, render.error(404, "Service not found"))
 
     def _read_body(self) -> bytes:
@@ -381,7 +393,7 @@ class _Handler(BaseHTTPRequestHandler):
             from service.spotify_sim.spec import validate_body
 
             for message in validate_body(spec_path, self.command, status, body):
-                self.sim.violations.append(Violation(name, status, message))
+                self.sim.violated(Violation(name, status, message))
         data = b"" if body is None else json.dumps(body).encode()
         self._send_raw(status, data, "application/json", headers)
 
