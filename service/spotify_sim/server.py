@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import SecretStr
 
 from service.settings import Settings
-from service.spotify_sim import api, render, request_rules
+from service.spotify_sim import answer_checks, api, render, request_rules
 from service.spotify_sim.accounts import Accounts
 from service.spotify_sim.faults import Fault, Faults
 from service.spotify_sim.state import SimState
@@ -320,7 +320,21 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._apply_fault(fault, name, spec_path):
             return
         with sim.state.lock:
+            playlist = sim.state.playlists.get(match.groupdict().get("id", ""))
+            before = None if playlist is None else playlist.snapshot_id
             reply = self._answer(route, match.groupdict(), query, raw, authenticated)
+        if (
+            spec_path is not None
+            and route.method != "GET"
+            and route.spec_path is not None
+            and route.spec_path.startswith("/playlists/")
+            and reply.status < 300
+            and playlist is not None
+            and playlist.snapshot_id == before
+        ):
+            # Every accepted playlist write makes a new snapshot: bachbot skips
+            # reading a playlist whose snapshot id it has seen.
+            sim.violated(Violation(name, reply.status, "a write left snapshot_id unchanged"))
         self._send(reply.status, reply.body, reply.headers, name=name, spec_path=spec_path)
 
     def _answer(
@@ -393,6 +407,8 @@ class _Handler(BaseHTTPRequestHandler):
             from service.spotify_sim.spec import validate_body
 
             for message in validate_body(spec_path, self.command, status, body):
+                self.sim.violated(Violation(name, status, message))
+            for message in answer_checks.problems(status, body):
                 self.sim.violated(Violation(name, status, message))
         data = b"" if body is None else json.dumps(body).encode()
         self._send_raw(status, data, "application/json", headers)
