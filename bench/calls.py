@@ -344,6 +344,8 @@ def open_world(
     state: SimState, *, backend_url: str, data_dir: Path, shape: LibraryShape, seed: int
 ) -> tuple[World, Callable[[], None]]:
     """Start the local Spotify and a bachbot on ``backend_url``; returns (world, close)."""
+    # Timed: the spec checker's cost would be counted as bachbot's (the soak and the
+    # fault suite run the same calls with the checker on).
     sim = SpotifySim(state, mode="new", validate=False).start()
     settings = sim_settings(
         base_settings(data_dir), sim, data_dir=data_dir, database_url=backend_url,

@@ -34,7 +34,12 @@ from models.features.context import AudioSource, ProviderContext, Skipped
 from models.features.errors import FeatureProviderError, ProviderRateLimited, ProviderUnavailable
 from models.features.registry import provider_classes
 from service.settings import Settings
-from service.spotify.errors import SpotifyError, SpotifyRateLimited, SpotifyRestricted
+from service.spotify.errors import (
+    SpotifyAccountBlocked,
+    SpotifyError,
+    SpotifyRateLimited,
+    SpotifyRestricted,
+)
 from service.store.app_state import (
     Unavailable,
     note_failure,
@@ -209,9 +214,10 @@ def _run_one(
         session.commit()
         report.skipped[name] = str(err)
         report.retry_after_s = max(report.retry_after_s or 0.0, err.retry_after_s)
-    except SpotifyRateLimited:
-        # Spotify's limit is per app, not per endpoint: the job runner must pause
-        # every Spotify job until resume_at, so this one is not swallowed here.
+    except (SpotifyRateLimited, SpotifyAccountBlocked):
+        # Spotify's limit is per app, not per endpoint, and an account-wide 403 is
+        # no verdict on the provider: the job runner must pause every Spotify job,
+        # so neither is swallowed (nor marks the provider unavailable) here.
         session.rollback()
         raise
     except (FeatureProviderError, SpotifyError) as err:

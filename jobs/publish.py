@@ -56,7 +56,6 @@ from jobs.playlist_plan import (
 from jobs.ratings import record_removals
 from models.typicality import reference_sample, standardised, typicality
 from service.settings import Settings
-from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import PlaylistInfo, PlaylistItem, User
 from service.store.app_state import (
     BOT_PLAYLIST,
@@ -218,16 +217,15 @@ def _snapshot(
     """The playlist's current snapshot id, or None when the user has deleted it.
 
     Deleting a playlist on Spotify only unfollows it (its owner can still GET
-    it), so a fresh ``/me/playlists`` listing without it is the real signal; a
-    404 is treated the same way.
+    it by id, and it answers 200), so the ``/me/playlists`` listing without it
+    is the only signal: the sync's listing when it is fresh, else one made
+    here (a one-shot ``bachbot publish``), for either bot playlist alike.
     """
     if listing_fresh:
         row = session.get(Playlist, playlist_id)
         return None if row is None else row.snapshot_id
-    try:
-        return spotify.playlist(playlist_id).snapshot_id
-    except SpotifyNotFound:
-        return None
+    listed = {p.id: p.snapshot_id for p in spotify.my_playlists()}
+    return listed.get(playlist_id)
 
 
 def _read_items(spotify: PlaylistWriter, playlist_id: str) -> list[str]:

@@ -82,8 +82,10 @@ class Cycle:
     train_fast: bool = False
 
     def spotify_stats(self) -> dict[str, dict[str, int]]:
-        """Requests made so far, per endpoint (for /metrics)."""
-        return {"calls": dict(self.spotify.calls)}
+        """Requests made so far per endpoint, and failed attempts per ``"endpoint|kind"``
+        (for /metrics)."""
+        errors = {f"{endpoint}|{kind}": n for (endpoint, kind), n in self.spotify.errors.items()}
+        return {"calls": dict(self.spotify.calls), "errors": errors}
 
     def _due(self) -> tuple[bool, int]:
         """Whether to retrain now, and the newest rating id the training will see.

@@ -235,6 +235,9 @@ def run_demo(
                 written = write_report(session=session, settings=settings, fast=True)
             result.report_path = str(written.path)
         wiring.dispose()
+        # An off-spec answer of the local Spotify, or a call to a path Spotify does
+        # not serve, is a bug the demo would otherwise hide (see spotify_sim.server).
+        sim.assert_valid()
     return result
 
 

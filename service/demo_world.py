@@ -54,8 +54,9 @@ class ListenerWorld:
         """A fresh copy of the listener's Spotify (each call starts from scratch)."""
         return build_state(self.catalogue, self.taste, seed=self.seed)
 
-    def serve(self, *, mode: str = "new", validate: bool = False) -> SpotifySim:
-        """The local Spotify on this world (use as a context manager, or ``.start()``)."""
+    def serve(self, *, mode: str = "new", validate: bool | None = None) -> SpotifySim:
+        """The local Spotify on this world (use as a context manager, or ``.start()``);
+        its answers are checked against the spec wherever the checker is installed."""
         return SpotifySim(self.state(), mode=mode, validate=validate)
 
 

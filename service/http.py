@@ -28,6 +28,7 @@ from service.model_readout import model_quality
 from service.settings import Settings
 from service.status import collect_status
 from service.status_page import render_page
+from service.store.auth_health import token_health
 from service.store.jobruns import last_success
 from service.store.model_versions import promoted_model
 from service.store.tables import JobRun, Rating, Track
@@ -65,11 +66,18 @@ class _DatabaseCollector(Collector):
                     continue
                 seen.add(run.job)
                 duration.add_metric([run.job], (run.finished_at - run.started_at).total_seconds())
+            login_by = token_health(session=session).log_in_again_by
             tracks = session.scalar(select(func.count()).select_from(Track)) or 0
             ratings = session.scalar(select(func.count()).select_from(Rating)) or 0
             model = promoted_model(session=session)
         yield runs
         yield duration
+        if login_by is not None:
+            yield GaugeMetricFamily(
+                "bachbot_spotify_login_expires_timestamp_seconds",
+                "When Spotify ends the login (6 months after `bachbot auth`)",
+                value=login_by.timestamp(),
+            )
         yield GaugeMetricFamily("bachbot_tracks", "Known tracks", value=tracks)
         yield GaugeMetricFamily("bachbot_rating_events", "Rating events recorded", value=ratings)
         quality = None if model is None else model_quality(model.metrics)
@@ -88,13 +96,16 @@ class _DatabaseCollector(Collector):
             "bachbot_spotify_calls", "Spotify calls by endpoint", labels=["endpoint"]
         )
         errors = CounterMetricFamily(
-            "bachbot_spotify_errors", "Spotify errors by endpoint", labels=["endpoint"]
+            "bachbot_spotify_errors",
+            "Failed Spotify attempts by endpoint and kind (rate_limited, unavailable, ...)",
+            labels=["endpoint", "kind"],
         )
         stats = self.spotify_calls()
         for endpoint, count in sorted(stats.get("calls", {}).items()):
             calls.add_metric([endpoint], count)
-        for endpoint, count in sorted(stats.get("errors", {}).items()):
-            errors.add_metric([endpoint], count)
+        for key, count in sorted(stats.get("errors", {}).items()):
+            endpoint, _, kind = key.rpartition("|")
+            errors.add_metric([endpoint, kind], count)
         yield calls
         yield errors
 

@@ -16,6 +16,9 @@ Failure policy (kept in :mod:`service.store.app_state`):
 
 * ``SpotifyRateLimited``: Spotify work pauses until ``resume_at``
   (``SPOTIFY_RESUME_AT``); nothing is retried before then.
+* ``SpotifyAccountBlocked`` (a 403 on the whole app or user): Spotify work
+  pauses (``SPOTIFY_BLOCKED``) and is re-checked after ``ACCOUNT_RECHECK``;
+  nothing is marked refused for good.
 * ``SpotifyAuthRevoked`` / ``SpotifyNotAuthenticated``: Spotify work pauses
   until ``bachbot auth`` stores a new token (``AUTH_REVOKED``).
 * anything else: the job is retried on schedule with exponential backoff
@@ -41,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.errors import ModelError
 from service.errors import BachbotError
 from service.spotify.errors import (
+    SpotifyAccountBlocked,
     SpotifyAuthRevoked,
     SpotifyError,
     SpotifyNotAuthenticated,
@@ -48,6 +52,7 @@ from service.spotify.errors import (
 )
 from service.store.app_state import (
     AUTH_REVOKED,
+    SPOTIFY_BLOCKED,
     SPOTIFY_RESUME_AT,
     job_backoff,
     note_failure,
@@ -62,6 +67,9 @@ log = logging.getLogger("bachbot.jobs")
 T = TypeVar("T")
 
 MAX_BACKOFF = timedelta(hours=6)
+ACCOUNT_RECHECK = timedelta(hours=1)
+"""How long an account-wide 403 pauses Spotify work before one job asks again: the
+user fixes it outside bachbot (renews Premium, edits the allow-list) and says nothing."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,9 @@ def spotify_paused(*, session: Session, now: datetime | None = None) -> str | No
         return "Spotify access was revoked or never granted: run `bachbot auth`"
     resume_at = SPOTIFY_RESUME_AT.get(session)
     if resume_at is not None and resume_at > now:
+        blocked = SPOTIFY_BLOCKED.get(session)
+        if blocked:
+            return f"{blocked} (next check {resume_at.isoformat(timespec='minutes')})"
         return f"Spotify asked bachbot to wait until {resume_at.isoformat()}"
     return None
 
@@ -182,6 +193,9 @@ def run_job(
         finish_job_run(session=session, run=run, status="ok", counts=counts)
         if note_recovery(session, job_backoff(job)):
             log.info("job=%s recovered", job)
+        if uses_spotify and SPOTIFY_BLOCKED.get(session):
+            SPOTIFY_BLOCKED.clear(session)
+            log.info("job=%s Spotify answers again: the account-wide refusal is over", job)
     log.info("job=%s status=ok %s", job, " ".join(f"{k}={v}" for k, v in counts.items()))
     return JobOutcome(job, "ok", counts, None, result)
 
@@ -194,6 +208,12 @@ def _record_failure(
         if log_to:
             log.log(level, message, *args)
 
+    if isinstance(err, SpotifyAccountBlocked):
+        if not SPOTIFY_BLOCKED.get(session):
+            say(logging.ERROR, "job=%s paused all Spotify work: %s", job, err)
+        SPOTIFY_BLOCKED.put(session, str(err))
+        SPOTIFY_RESUME_AT.put(session, now + ACCOUNT_RECHECK)
+        return
     if isinstance(err, SpotifyRateLimited):
         SPOTIFY_RESUME_AT.put(session, err.resume_at)
         say(logging.WARNING, "job=%s paused: %s", job, err)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import Settings
 from service.spotify.auth import AuthFailed, AuthFlow
-from service.store.app_state import AUTH_REVOKED, PENDING_LOGIN, PendingLogin
+from service.store.app_state import AUTH_REVOKED, LOGGED_IN_AT, PENDING_LOGIN, PendingLogin
 from service.store.db import transaction
 from service.store.tables import utcnow
 from service.store.tokens import DbTokenStore
@@ -27,8 +27,9 @@ PENDING_TTL = timedelta(minutes=15)
 
 
 def mark_connected(*, session: Session) -> None:
-    """A new token is stored: Spotify jobs may run again."""
+    """A new token is stored: Spotify jobs may run again, and the login's clock restarts."""
     AUTH_REVOKED.clear(session)
+    LOGGED_IN_AT.put(session, utcnow())
 
 
 def begin_pending(*, sessions: sessionmaker[Session], flow: AuthFlow) -> None:

@@ -30,6 +30,7 @@ from service.settings import Settings
 from service.store.app_state import (
     BOT_PLAYLIST,
     PLAYLIST_RECREATED,
+    SPOTIFY_BLOCKED,
     provider_failing,
     provider_unavailable,
 )
@@ -127,6 +128,9 @@ class LoginView:
     revoked_reason: str | None
     paused_reason: str | None
     """Why Spotify work waits right now (e.g. Spotify's rate limit), besides a revoked login."""
+    logged_in_at: datetime | None = None
+    log_in_again_by: datetime | None = None
+    """Spotify ends the login then (6 months after ``bachbot auth``)."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,8 @@ def collect_status(
             if run.id not in shown
         ][:EARLIER_RUNS]
         health = token_health(session=session)
-        paused = spotify_paused(session=session, now=now)  # revoked, or Spotify's rate limit
+        # revoked, Spotify's rate limit, or an account-wide 403 (shown until Spotify answers)
+        paused = spotify_paused(session=session, now=now) or SPOTIFY_BLOCKED.get(session)
         size = library_size(session=session)
         model = promoted_model(session=session)
         recreated = PLAYLIST_RECREATED.get(session)
@@ -228,6 +233,8 @@ def _login(health: TokenHealth, paused: str | None) -> LoginView:
         expires_at=health.expires_at,
         revoked_reason=health.revoked_reason,
         paused_reason=None if health.revoked_reason else paused,
+        logged_in_at=health.logged_in_at,
+        log_in_again_by=health.log_in_again_by,
     )
 
 

@@ -39,6 +39,11 @@ def login_sentence(login: LoginView, now: datetime) -> str:
     said = "Connected to Spotify"
     if login.refreshed_at is not None:
         said += f"; the login was last refreshed {ago(login.refreshed_at, now)}"
+    if login.logged_in_at is not None and login.log_in_again_by is not None:
+        said += (
+            f"; you logged in {ago(login.logged_in_at, now)} and Spotify ends logins after "
+            f"6 months: log in again (`bachbot auth`) by {login.log_in_again_by:%Y-%m-%d}"
+        )
     return said + "."
 
 
@@ -171,6 +176,8 @@ def status_json(snapshot: StatusSnapshot) -> dict[str, Any]:
             "state": login.state,
             "token_refreshed_at": iso(login.refreshed_at),
             "token_expires_at": iso(login.expires_at),
+            "logged_in_at": iso(login.logged_in_at),
+            "log_in_again_by": iso(login.log_in_again_by),
             "revoked_reason": login.revoked_reason,
             "spotify_paused": login.paused_reason,
             "next_step": None if login.state == "ok" else "run `bachbot auth`",

@@ -5,7 +5,9 @@
         ├── SpotifyUnavailable          5xx / network / garbage after bounded retries
         ├── SpotifyRateLimited          429 with a long Retry-After or QUOTA_EXCEEDED
         ├── SpotifyAuthRevoked          refresh refused (invalid_grant): run `bachbot auth`
+        ├── SpotifyClientRejected       token endpoint refused the client id/secret
         ├── SpotifyNotAuthenticated     no token stored yet: run `bachbot auth`
+        ├── SpotifyAccountBlocked       403 on everything: owner's Premium, allow-list, quota
         ├── SpotifyRestricted           403: a resource the app may not read (2026 rules)
         └── SpotifyNotFound             404: the id does not exist (any more)
     UsageError
@@ -74,6 +76,23 @@ class SpotifyAuthRevoked(SpotifyError):
         )
 
 
+class SpotifyClientRejected(SpotifyError):
+    """The token endpoint refused bachbot's client id or secret (``invalid_client``).
+
+    Not a login problem (``bachbot auth`` would fail the same way) and not
+    transient: usually the secret was reset in the dashboard."""
+
+    def __init__(self, *, endpoint: str = "", detail: str = "") -> None:
+        super().__init__(
+            "Spotify refused bachbot's app credentials"
+            + (f" ({detail})" if detail else "")
+            + f"; check {CREDENTIAL_SETTINGS} against the app in "
+            "https://developer.spotify.com/dashboard (was the secret reset?), then restart",
+            endpoint=endpoint,
+        )
+        self.detail = detail
+
+
 class SpotifyNotAuthenticated(SpotifyError):
     """No token is stored yet."""
 
@@ -95,6 +114,24 @@ class SpotifyNotConfigured(UsageError):
             "'Connect your Spotify account')"
         )
         self.need = need
+
+
+class SpotifyAccountBlocked(SpotifyError):
+    """A 403 that refuses the app or the user as a whole, not one resource.
+
+    Deliberately not a :class:`SpotifyRestricted`: nothing may be marked as
+    refused for good because of it (the user's own playlist, a provider); the
+    job runner pauses every Spotify job instead and re-checks later.
+    """
+
+    def __init__(self, *, endpoint: str, reason: str, detail: str, advice: str) -> None:
+        super().__init__(
+            f"Spotify refuses every request of this app ({detail or reason}); {advice}",
+            endpoint=endpoint,
+        )
+        self.reason = reason
+        self.detail = detail
+        self.advice = advice
 
 
 class SpotifyRestricted(SpotifyError):

@@ -10,7 +10,7 @@ way it is:
   one or QUOTA_EXCEEDED ends the job with :class:`SpotifyRateLimited`; 5xx,
   resets, timeouts and unreadable answers back off with jitter, bounded.
 - Only current endpoints: ``/playlists/{id}/items``, ``POST /me/playlists``,
-  ``/me/library`` in chunks of 40, ``/tracks/{id}`` one at a time (batch
+  ``/tracks/{id}`` one at a time (batch
   ``GET /tracks`` is gone), artist albums and search at most 10 a page.
   spotipy 2.26's helpers for these call removed forms or wrong defaults, so
   we use its low-level ``_get/_put/_post/_delete``.
@@ -35,7 +35,9 @@ from service.settings import Settings
 from service.spotify import parse
 from service.spotify.auth import TokenStore, make_oauth
 from service.spotify.errors import (
+    SpotifyAccountBlocked,
     SpotifyAuthRevoked,
+    SpotifyClientRejected,
     SpotifyError,
     SpotifyNotAuthenticated,
     SpotifyNotFound,
@@ -56,7 +58,6 @@ from service.spotify.types import (
 )
 
 Json = dict[str, Any]
-LIBRARY_CHUNK = 40
 PLAYLIST_CHUNK = 100
 FEATURES_CHUNK = 100
 ALBUM_GROUPS = "album,single,compilation,appears_on"
@@ -77,8 +78,13 @@ for _name in ("spotipy.client", "spotipy.oauth2"):
 logging.getLogger("spotipy.client").setLevel(logging.CRITICAL)
 
 
+ERROR_KINDS = {"wait": "rate_limited", "retry": "unavailable", "refresh": "unauthorized"}
+"""The ``kind`` label of ``errors`` for each policy outcome (others keep their own name)."""
+
+
 class SpotifyGateway:
-    """Typed Spotify access for one account; ``calls`` counts requests per endpoint."""
+    """Typed Spotify access for one account; ``calls`` counts requests per endpoint and
+    ``errors`` failed attempts per (endpoint, kind), for /metrics."""
 
     def __init__(
         self,
@@ -91,6 +97,7 @@ class SpotifyGateway:
     ) -> None:
         self.settings = settings
         self.calls: Counter[str] = Counter()
+        self.errors: Counter[tuple[str, str]] = Counter()
         self._store = store
         self._sleep = sleep
         self._clock = clock
@@ -141,14 +148,17 @@ class SpotifyGateway:
                 outcome = classify(err.http_status, err.headers or {}, f"{err.msg} {err.reason}")
                 cause: BaseException = err
             except spotipy.SpotifyOauthError as err:
-                if err.error == "invalid_grant":
-                    raise SpotifyAuthRevoked(endpoint=endpoint, detail=str(err.error)) from err
-                outcome, cause = Outcome.retry(f"token endpoint error {err.error}"), err
+                final = _token_refusal(err, endpoint)
+                if final is not None:
+                    self.errors[endpoint, f"token_{err.error}"] += 1
+                    raise final from err
+                outcome, cause = Outcome.retry(f"token endpoint error {_token_detail(err)}"), err
             except (requests.ConnectionError, requests.Timeout) as err:
                 outcome, cause = Outcome.retry(type(err).__name__), err
             except _Unreadable as err:
                 outcome, cause = Outcome.retry("an unreadable (non-JSON) answer"), err
 
+            self.errors[endpoint, ERROR_KINDS.get(outcome.kind, outcome.kind)] += 1
             if outcome.kind == "refresh":
                 if refreshed:
                     raise SpotifyAuthRevoked(
@@ -201,11 +211,22 @@ class SpotifyGateway:
         try:
             self._oauth.refresh_access_token(token["refresh_token"])
         except spotipy.SpotifyOauthError as err:
-            raise SpotifyAuthRevoked(endpoint=endpoint, detail=str(err.error)) from err
+            final = _token_refusal(err, endpoint)
+            if final is None:
+                cause = f"token endpoint error {_token_detail(err)}"
+                final = SpotifyUnavailable(endpoint=endpoint, cause=cause, attempts=1)
+            raise final from err
 
     @staticmethod
     def _final_error(outcome: Outcome, endpoint: str, resource: str) -> SpotifyError:
         thing = resource or endpoint
+        if outcome.kind == "account_blocked" and outcome.refusal is not None:
+            return SpotifyAccountBlocked(
+                endpoint=endpoint,
+                reason=outcome.refusal.reason,
+                detail=outcome.detail,
+                advice=outcome.refusal.advice,
+            )
         if outcome.kind == "forbidden":
             return SpotifyRestricted(
                 f"Spotify refused {thing}: {outcome.detail}",
@@ -345,25 +366,6 @@ class SpotifyGateway:
                 if saved is not None:
                     yield saved
 
-    def save_tracks(self, track_ids: Sequence[str]) -> None:
-        self._library("PUT", track_ids)
-
-    def remove_saved_tracks(self, track_ids: Sequence[str]) -> None:
-        self._library("DELETE", track_ids)
-
-    def _library(self, method: str, track_ids: Sequence[str]) -> None:
-        uris = [f"spotify:track:{t}" for t in track_ids]
-        for start in range(0, len(uris), LIBRARY_CHUNK):
-            chunk = ",".join(uris[start : start + LIBRARY_CHUNK])
-            self._request(
-                method,
-                f"{method} /me/library",
-                "me/library",
-                params={"uris": chunk},
-                resource="your library",
-                expect_body=False,
-            )
-
     def saved_albums(self, *, offset: int, limit: int = 50) -> Page[AlbumRef]:
         data = self._request(
             "GET", "GET /me/albums", "me/albums", params={"limit": limit, "offset": offset}
@@ -394,13 +396,6 @@ class SpotifyGateway:
             resource=f"artist {artist_id}",
         )
         return parse.album_page(data)
-
-    def album(self, album_id: str) -> AlbumRef:
-        return parse.album(
-            self._request(
-                "GET", "GET /albums/{id}", f"albums/{album_id}", resource=f"album {album_id}"
-            )
-        )
 
     def album_tracks(self, album_id: str) -> list[TrackInfo]:
         """Every track, each with its album filled in (the first 50 come with the album)."""
@@ -471,6 +466,25 @@ class SpotifyGateway:
         except SpotifyNotFound:
             return None
         return data
+
+
+def _token_detail(err: spotipy.SpotifyOauthError) -> str:
+    """Spotify's error code and its description (e.g. "invalid_grant: Refresh token expired")."""
+    description = getattr(err, "error_description", None)
+    return f"{err.error}: {description}" if description else str(err.error)
+
+
+def _token_refusal(err: spotipy.SpotifyOauthError, endpoint: str) -> SpotifyError | None:
+    """A token-endpoint error that no retry fixes, or None (transient: retry).
+
+    ``invalid_grant``: the login was revoked or is older than Spotify's 6-month
+    refresh-token lifetime; ``invalid_client``: the app's id or secret is wrong.
+    """
+    if err.error == "invalid_grant":
+        return SpotifyAuthRevoked(endpoint=endpoint, detail=_token_detail(err))
+    if err.error in ("invalid_client", "unauthorized_client"):
+        return SpotifyClientRejected(endpoint=endpoint, detail=_token_detail(err))
+    return None
 
 
 class _Unreadable(Exception):

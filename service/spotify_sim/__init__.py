@@ -2,8 +2,9 @@
 
 Tests, benchmarks and the offline demo run against it; nothing in bachbot's
 test suite talks to the real Spotify.  See :mod:`.server` for the entry point,
-:mod:`.state` for the data-file format, :mod:`.faults` for fault injection and
-:mod:`.spec` for the strict spec validation of every response.
+:mod:`.state` for the data-file format, :mod:`.faults` for fault injection,
+:mod:`.request_rules` for the requests it refuses as Spotify does, and
+:mod:`.spec` / :mod:`.answer_checks` for the strict checks of every response.
 """
 
 from service.spotify_sim.api import EXTENDED, NEW

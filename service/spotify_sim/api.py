@@ -192,12 +192,28 @@ def replace_items(call: Call) -> Reply:
     return Reply(200, {"snapshot_id": playlist.snapshot_id})
 
 
+def _position(call: Call, length: int) -> int:
+    """Where POST items inserts: Spotify refuses a position that is not 0..length."""
+    body = call.body if isinstance(call.body, dict) else {}
+    raw = body.get("position", call.query.get("position"))
+    if raw is None:
+        return length
+    try:
+        at = int(raw)
+    except (TypeError, ValueError) as err:
+        raise ApiError(400, "Invalid position") from err
+    if isinstance(raw, bool) or not 0 <= at <= length:
+        raise ApiError(400, "Index out of bounds")
+    return at
+
+
 def add_items(call: Call) -> Reply:
     playlist = _writable(call)
-    new = _new_items(call, _uris(call))
-    body = call.body if isinstance(call.body, dict) else {}
-    position = body.get("position", call.query.get("position"))
-    at = len(playlist.items) if position is None else int(position)
+    uris = _uris(call)
+    if not uris:
+        raise ApiError(400, "No uris provided")
+    new = _new_items(call, uris)
+    at = _position(call, len(playlist.items))
     playlist.items[at:at] = new
     playlist.touch()
     return Reply(201, {"snapshot_id": playlist.snapshot_id})
@@ -236,7 +252,10 @@ def save_library(call: Call) -> Reply:
     now = datetime.now(UTC).replace(microsecond=0)
     for uri in _library_uris(call):
         if uri.startswith("spotify:album:"):
-            call.user.saved_albums[_id_from_uri(uri, "album")] = now
+            album_id = _id_from_uri(uri, "album")
+            if album_id not in call.state.albums:
+                raise ApiError(400, f"Invalid album id {album_id}")
+            call.user.saved_albums[album_id] = now
         else:
             call.user.likes[_known_track(call, _id_from_uri(uri))] = now
     return Reply(200)

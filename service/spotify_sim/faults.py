@@ -3,6 +3,7 @@
     sim.faults.inject("GET /me", Fault.http(503), calls=[1, 2])   # 1st and 2nd call fail
     sim.faults.inject("GET /me/tracks", Fault.rate_limited(7200), times=1)
     sim.faults.inject("*", Fault.reset())                          # every route, every call
+    sim.faults.inject("*", Fault.owner_premium_lapsed())           # 403 on everything
 
 Call numbers count every request to that route since the server started
 (faulted ones included), so ``calls=[1, 2]`` then a success reads as "two
@@ -14,6 +15,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+OWNER_PREMIUM = "Active premium subscription required for the owner of the app"
+NOT_REGISTERED = (
+    "Check settings on developer.spotify.com/dashboard, the user may not be registered."
+)
+APP_QUOTA = "Your application has reached a rate/request limit (quota exceeded)"
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,21 @@ class Fault:
         if quota_exceeded:
             message = "QUOTA_EXCEEDED: the app's daily quota is used up"
         return cls("http", status=429, retry_after_s=retry_after_s, message=message)
+
+    @classmethod
+    def owner_premium_lapsed(cls) -> Fault:
+        """Every call of a development-mode app whose owner lost Premium (2026 rule)."""
+        return cls("http", status=403, message=OWNER_PREMIUM)
+
+    @classmethod
+    def user_not_registered(cls) -> Fault:
+        """Every call for a user missing from the dashboard's allow-list."""
+        return cls("http", status=403, message=NOT_REGISTERED)
+
+    @classmethod
+    def app_quota_exceeded(cls) -> Fault:
+        """Every call once the app's quota is used up, answered as a 403."""
+        return cls("http", status=403, message=APP_QUOTA)
 
     @classmethod
     def expired_token(cls) -> Fault:

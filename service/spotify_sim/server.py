@@ -10,8 +10,10 @@ One ``ThreadingHTTPServer`` on 127.0.0.1 and a random port serves three
 bases: ``/v1/`` (Web API), ``/accounts/`` (authorize and token) and
 ``/reccobeats/`` (the ReccoBeats-compatible features API).  Every request is
 counted under its route name, then checked against the fault table, then
-authenticated, then answered; with ``validate=True`` each Web API answer is
-checked against the spec and any mismatch is kept in ``sim.violations``
+authenticated, then refused as Spotify refuses it (:mod:`request_rules`) or
+answered.  With ``validate`` (the default wherever the development extras are
+installed) each Web API answer is checked against the spec; any mismatch, and
+any request to a path no route serves, is kept in ``sim.violations``
 (:meth:`SpotifySim.assert_valid` fails a test on them).
 """
 
@@ -24,6 +26,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -33,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import SecretStr
 
 from service.settings import Settings
-from service.spotify_sim import api, render
+from service.spotify_sim import answer_checks, api, render, request_rules
 from service.spotify_sim.accounts import Accounts
 from service.spotify_sim.faults import Fault, Faults
 from service.spotify_sim.state import SimState
@@ -48,6 +51,18 @@ class Violation:
     route: str
     status: int
     message: str
+
+
+def spec_checks_available() -> bool:
+    """Whether answers can be checked against the spec: jsonschema and PyYAML are
+    development extras, absent from the container image (where ``bachbot demo``
+    and ``bachbot sim`` still run, unchecked)."""
+    try:
+        import jsonschema  # type: ignore[import-untyped]  # noqa: F401
+        import yaml  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class _Server(ThreadingHTTPServer):
@@ -70,19 +85,23 @@ class SpotifySim:
         state: SimState | None = None,
         *,
         mode: str = api.NEW,
-        validate: bool = True,
+        validate: bool | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        on_violation: Callable[[Violation], None] | None = None,
     ) -> None:
+        """``on_violation`` hears of each violation as it happens (``bachbot sim
+        --validate`` prints them); they are kept in ``violations`` either way."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.state = state or SimState()
         self.mode = mode
-        self.validate = validate
+        self.validate = spec_checks_available() if validate is None else validate
         self.faults = Faults()
         self.accounts = Accounts()
         self.calls: Counter[str] = Counter()
         self.violations: list[Violation] = []
+        self.on_violation = on_violation
         self._host = host
         self._port = port
         self._lock = threading.Lock()
@@ -157,8 +176,10 @@ class SpotifySim:
         }
         return base.model_copy(update={**update, **overrides})
 
-    def issue_token(self, user_id: str | None = None, scope: str = "") -> dict[str, Any]:
-        """A valid token_info for ``user_id`` (default user), with spotipy's extra fields."""
+    def issue_token(self, user_id: str | None = None, scope: str | None = None) -> dict[str, Any]:
+        """A valid token_info for ``user_id`` (default user), with spotipy's extra fields.
+
+        ``scope`` None grants every scope; bachbot's tests pass its ``SCOPE``."""
         user = user_id or self.state.default_user
         if user is None:
             raise ValueError("the local Spotify has no users; add one with state.add_user()")
@@ -177,6 +198,13 @@ class SpotifySim:
             from service.spotify_sim.spec import SpecViolation
 
             raise SpecViolation("local Spotify answered off-spec:\n" + "\n".join(lines))
+
+    def violated(self, violation: Violation) -> None:
+        """Keep a violation (and tell ``on_violation``)."""
+        with self._lock:
+            self.violations.append(violation)
+        if self.on_violation is not None:
+            self.on_violation(violation)
 
     def _count(self, route: str) -> int:
         with self._lock:
@@ -223,7 +251,19 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith("/v1/"):
             self._api(path.removeprefix("/v1"), query, raw, api.API_ROUTES, True)
         else:
-            self._send(404, render.error(404, "Service not found"))
+            self._unknown(path)
+
+    def _unknown(self, path: str) -> None:
+        """A path no route serves: Spotify's 404, and a violation that fails the test.
+
+        The gateway reads a 404 as "deleted"; a mistyped path in bachbot would
+        otherwise pass as a vanished playlist or album.  Always recorded,
+        whatever ``validate`` says: it is a bug in the caller, not in the sim.
+        """
+        name = f"{self.command} <unknown>"
+        self.sim._count(name)
+        self.sim.violated(Violation(name, 404, f"no such endpoint: {self.command} {path}"))
+        self._send(404, render.error(404, "Service not found"))
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -270,8 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
             None,
         )
         if found is None:
-            sim._count(f"{self.command} <unknown>")
-            self._send(404, render.error(404, "Service not found"))
+            self._unknown(self.path.split("?", 1)[0])
             return
         route, match = found
         name = route.name if authenticated else f"reccobeats {route.name}"
@@ -281,7 +320,21 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._apply_fault(fault, name, spec_path):
             return
         with sim.state.lock:
+            playlist = sim.state.playlists.get(match.groupdict().get("id", ""))
+            before = None if playlist is None else playlist.snapshot_id
             reply = self._answer(route, match.groupdict(), query, raw, authenticated)
+        if (
+            spec_path is not None
+            and route.method != "GET"
+            and route.spec_path is not None
+            and route.spec_path.startswith("/playlists/")
+            and reply.status < 300
+            and playlist is not None
+            and playlist.snapshot_id == before
+        ):
+            # Every accepted playlist write makes a new snapshot: bachbot skips
+            # reading a playlist whose snapshot id it has seen.
+            sim.violated(Violation(name, reply.status, "a write left snapshot_id unchanged"))
         self._send(reply.status, reply.body, reply.headers, name=name, spec_path=spec_path)
 
     def _answer(
@@ -294,11 +347,13 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> api.Reply:
         sim = self.sim
         user_id = sim.state.default_user
+        granted: frozenset[str] | None = None
         if authenticated:
-            header = self.headers.get("Authorization") or ""
-            user_id, why = sim.accounts.user_for(header.removeprefix("Bearer ").strip())
+            token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+            user_id, why = sim.accounts.user_for(token)
             if user_id is None:
                 return api.Reply(401, render.error(401, why))
+            granted = sim.accounts.scopes_for(token)
         user = sim.state.users.get(user_id or "")
         if user is None:
             return api.Reply(401, render.error(401, "No user behind this token"))
@@ -306,6 +361,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             return api.Reply(400, render.error(400, "Error parsing JSON"))
+        if route.spec_path is not None:
+            refused = request_rules.check(f"{route.method} {route.spec_path}", query, body, granted)
+            if refused is not None:
+                return api.Reply(refused[0], render.error(*refused))
         call = api.Call(self.command, params, query, body, user, sim.state, sim.api_base, sim.mode)
         try:
             return route.handler(call)
@@ -348,7 +407,9 @@ class _Handler(BaseHTTPRequestHandler):
             from service.spotify_sim.spec import validate_body
 
             for message in validate_body(spec_path, self.command, status, body):
-                self.sim.violations.append(Violation(name, status, message))
+                self.sim.violated(Violation(name, status, message))
+            for message in answer_checks.problems(status, body):
+                self.sim.violated(Violation(name, status, message))
         data = b"" if body is None else json.dumps(body).encode()
         self._send_raw(status, data, "application/json", headers)
 

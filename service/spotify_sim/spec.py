@@ -203,7 +203,10 @@ class SpecViolation(AssertionError):
 
 def validate_body(spec_path: str, method: str, status: int, body: Any) -> list[str]:
     """The strict-validation errors of one response body (empty when it conforms)."""
-    validator = _validator(spec_path, method, status)
+    try:
+        validator = _validator(spec_path, method, status)
+    except SpecViolation as err:  # an unlisted status: recorded, the client still gets it
+        return [str(err)]
     if validator is None:
         return [] if body is None else [f"no body documented, got {str(body)[:80]}"]
     return [_describe(error) for error in validator.iter_errors(body)]
@@ -218,3 +221,50 @@ def _describe(error: Any) -> str:
         error = jsonschema.exceptions.best_match(real or error.context)
     where = "/".join(str(p) for p in error.absolute_path) or "<root>"
     return f"{where}: {str(error.message)[:300]}"
+
+
+# --- the request side, extracted for the runtime checks ---------------------------------
+
+
+def _param(spec: dict[str, Any], node: Schema) -> Schema:
+    if "$ref" in node:
+        return dict(spec["components"]["parameters"][_ref_name(node["$ref"])])
+    return node
+
+
+def request_rules(routed: list[tuple[str, str]]) -> dict[str, Any]:
+    """Per ``"METHOD /spec/path"``: the scopes (any one suffices), the query parameters
+    with their type and limits, and the body's top-level shape.
+
+    Written to ``openapi/request_rules.json`` for :mod:`service.spotify_sim.request_rules`
+    (the runtime has no YAML parser); a test keeps the file equal to this."""
+    spec = load_spec()
+    rules: dict[str, Any] = {}
+    for method, spec_path in sorted(set(routed)):
+        operation = spec["paths"][spec_path][method.lower()]
+        security = operation.get("security", [])
+        scopes = sorted({s for entry in security for s in entry.get("oauth_2_0", [])})
+        query: dict[str, Schema] = {}
+        for node in operation.get("parameters", []):
+            param = _param(spec, node)
+            if param["in"] != "query":
+                continue
+            schema = param.get("schema", {})
+            rule = {"type": schema.get("type", "string"), "required": bool(param.get("required"))}
+            for key in ("minimum", "maximum"):
+                if key in schema:
+                    rule[key] = schema[key]
+            query[param["name"]] = rule
+        body = None
+        content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if content is not None:
+            schema = content["schema"]
+            body = {
+                "required": list(schema.get("required", [])),
+                "properties": {
+                    name: sub.get("type", "string")
+                    for name, sub in schema.get("properties", {}).items()
+                },
+            }
+        rules[f"{method} {spec_path}"] = {"scopes": scopes, "query": query, "body": body}
+    return rules

@@ -153,6 +153,9 @@ TO_RATE_RECREATED = text_slot("note.to_rate_recreated")
 
 AUTH_REVOKED = text_slot("auth.revoked")
 """Spotify's refusal of the token, in words; Spotify work pauses until a new login."""
+LOGGED_IN_AT = time_slot("auth.logged_in_at")
+"""When the user last completed ``bachbot auth``: Spotify's refresh token dies a
+fixed time after it (``service.store.auth_health.LOGIN_LIFETIME``)."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,9 @@ class PendingLogin:
 PENDING_LOGIN: Slot[PendingLogin] = Slot("auth.pending", PendingLogin.decode, PendingLogin.encode)
 SPOTIFY_RESUME_AT = time_slot("spotify.resume_at")
 """Spotify asked bachbot to wait (Retry-After) until then."""
+SPOTIFY_BLOCKED = text_slot("spotify.blocked")
+"""Spotify refuses this app or user as a whole (owner's Premium, allow-list, quota), in
+words with what to do; Spotify work pauses, re-checked at ``SPOTIFY_RESUME_AT``."""
 
 # --- sync marks -------------------------------------------------------------------------
 

@@ -11,8 +11,11 @@ On SQLite a refresh can happen while the job's own connection holds the
 database's single write lock (the job wrote, then called Spotify).  Waiting
 for that lock from the same thread would never end, so a refreshed token is
 kept in memory and written with a short lock wait; if the write cannot get the
-lock it is retried on the next read, once the job has committed.  Losing it
-to a crash costs nothing: the stored refresh token still works.
+lock it is retried on the next read, once the job has committed.  Losing a
+plain refresh to a crash costs nothing (the stored refresh token still works);
+losing a *rotated* one (Spotify may hand out a new refresh token and retire
+the old) would end the login, so it is written at once whenever the database
+lets it, and otherwise on the very next token read.
 """
 
 from __future__ import annotations

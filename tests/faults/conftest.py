@@ -307,6 +307,8 @@ def make_world(settings: Settings, fault_table: FaultTable) -> Iterator[Callable
         world.close()
         sim.stop()
         engine.dispose()
+    for _, sim, _ in made:  # answers checked against the spec (unless a test says why not)
+        sim.assert_valid()
 
 
 @pytest.fixture

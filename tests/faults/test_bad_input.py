@@ -52,7 +52,7 @@ def csv_sim(settings: Settings) -> SpotifySim:
     album = state.add_album("Goldberg", artist_ids=[bach])
     for track_id in SIM_TRACKS:
         state.add_track("Aria, BWV 988", album_id=album, artist_ids=[bach], id=track_id)
-    sim = SpotifySim(state, validate=False)
+    sim = SpotifySim(state, validate=True)
     sim.accounts.client_id = settings.spotify_client_id or ""
     secret = settings.spotify_client_secret
     sim.accounts.client_secret = secret.get_secret_value() if secret else ""
@@ -113,6 +113,7 @@ def test_fuzzed_csv_import_is_all_or_nothing_with_a_clear_error(
                 assert _counts(sessions) == before, "a failed import wrote something"
 
         check()
+    csv_sim.assert_valid()
     fault_table.add("fuzzed CSV imports", tries=tries[0], survived=True)
 
 

@@ -203,6 +203,10 @@ def test_rare_shapes_local_files_null_and_unavailable_items(
     file, an item whose track is null (removed from the catalogue), a podcast episode
     and a track without id (unavailable) in the listener's playlist, plus null optional
     fields on tracks (no album, no external ids)."""
+    # Hand-made partial objects, as real Spotify sends them for local files and
+    # removed tracks; the strict checker wants every documented field, so it is
+    # off for this test only (unknown paths are still recorded).
+    world.sim.validate = False
     state = world.sim.state
     own = "demo-mornings"
     filler = world.catalogue.tracks[-4:]

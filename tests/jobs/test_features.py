@@ -12,6 +12,7 @@ from jobs.feature_matrix import load_matrix
 from jobs.features import compute_features
 from models.matrix import feature_schema
 from service.settings import Settings
+from service.spotify.errors import SpotifyAccountBlocked
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SpotifySim
 from service.spotify_sim.faults import Fault
@@ -71,6 +72,27 @@ def test_new_app_gets_403_once_then_uses_reccobeats_and_metadata(
     spotify_sim.reset_calls()
     assert run(session, gateway, recco_settings, http_client) == {}
     assert spotify_sim.calls[FEATURES] == 0 and spotify_sim.calls[RECCO] == 0
+
+
+def test_account_wide_403_on_audio_is_no_verdict_on_the_provider(
+    session: Session,
+    spotify_sim: SpotifySim,
+    gateway: SpotifyGateway,
+    spotify_settings: Settings,
+    add_tracks: AddTracks,
+    http_client: httpx.Client,
+) -> None:
+    """An extended-quota app whose owner lost Premium: /audio-features answers 403
+    like everything else; the job must pause Spotify work, not switch audio off."""
+    spotify_sim.mode = "extended"
+    add_tracks(3)
+    spotify_sim.faults.inject(FEATURES, Fault.owner_premium_lapsed(), times=1)
+    with pytest.raises(SpotifyAccountBlocked, match="renew Premium"):
+        run(session, gateway, spotify_settings, http_client)
+    session.rollback()
+    assert provider_unavailable("spotify_audio").get(session) is None
+    assert provider_failing("spotify_audio").get(session) is None
+    assert run(session, gateway, spotify_settings, http_client)["spotify_audio"] == 3
 
 
 def test_grandfathered_app_stores_audio_with_segment_means(

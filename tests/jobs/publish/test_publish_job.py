@@ -11,6 +11,8 @@ from service.store.app_state import (
     BOT_PLAYLIST,
     PENDING_PUBLICATION,
     PLAYLIST_RECREATED,
+    TO_RATE_PLAYLIST,
+    TO_RATE_RECREATED,
     PendingPublication,
 )
 from service.store.tables import Publication, Rating
@@ -158,3 +160,23 @@ def test_without_a_model_in_use_the_playlist_is_left_as_it_is(scored_factory: Fa
     assert report.model_version is None and not report.rewritten
     assert scored.sim.state.playlist_track_ids(first.playlist_id) == scored.track_ids[:10]
     assert _writes(scored) == 0
+
+
+def test_one_shot_publish_sees_a_deleted_playlist_in_the_listing(scored_factory: Factory) -> None:
+    """`bachbot publish` without a sync before it: a deleted (unfollowed) playlist
+    still answers 200 by id, so only the listing shows it is gone; both bot
+    playlists are checked the same way."""
+    scored = scored_factory(20, size=5)
+    first = scored.publish()
+    followed = scored.sim.state.users[LISTENER].followed_playlists
+    with scored.sessions() as session:
+        to_rate = TO_RATE_PLAYLIST.get(session)
+    assert to_rate is not None
+    followed.remove(first.playlist_id)
+    followed.remove(to_rate)
+    report = scored.publish()  # listing_fresh=False, as the one-shot command runs it
+    assert report.recreated and report.playlist_id != first.playlist_id
+    assert report.to_rate_playlist_id not in (None, to_rate)
+    with scored.sessions() as session:
+        assert "recreated" in (TO_RATE_RECREATED.get(session) or "")
+    assert sorted(p for p in followed if p in scored.bot_playlists()) == [report.playlist_id]
