@@ -112,8 +112,18 @@ def test_fuzzed_csv_import_is_all_or_nothing_with_a_clear_error(
                 assert "\nbachbot: " in "\n" + err, err
                 assert _counts(sessions) == before, "a failed import wrote something"
 
+        _record(fault_table, "fuzzed CSV imports", check, tries)
+
+
+def _record(table: FaultTable, fault: str, check: Callable[[], None], tries: list[int]) -> None:
+    """Run the property and put its real outcome in the table: a failing example is a row
+    that says NO (and the test fails on it), not a row that is never written."""
+    survived = False
+    try:
         check()
-    fault_table.add("fuzzed CSV imports", tries=tries[0], survived=True)
+        survived = True
+    finally:
+        table.add(fault, tries=tries[0], survived=survived)
 
 
 def settings_for_ci(examples: int) -> Callable[..., object]:
@@ -169,5 +179,4 @@ def test_fuzzed_settings_give_one_line_exit_2_or_start(
         else:
             assert code == 0, (code, err)
 
-    check()
-    fault_table.add("fuzzed settings (env)", tries=tries[0], survived=True)
+    _record(fault_table, "fuzzed settings (env)", check, tries)
