@@ -76,7 +76,11 @@ class Daemon:
     ) -> None:
         self.settings = settings
         self.engine = engine or open_database(settings)
-        self.cycle = cycle or wire(settings, engine=self.engine).cycle()
+        if cycle is None:
+            wiring = wire(settings, engine=self.engine)
+            wiring.before_spotify_write = None if lock is None else lock.confirm
+            cycle = wiring.cycle()
+        self.cycle = cycle
         self.on_callback = on_callback
         self.stop_timeout_s = stop_timeout_s
         self.lock = lock

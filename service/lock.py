@@ -297,14 +297,8 @@ class ProcessLock:
         database's own error (``OperationalError``) when it cannot be asked.
         """
         with self._mutex:
-            if self._held and self._holder.still_held():
+            if self._confirmed():
                 return
-            if self._held:
-                self._held = False
-                log.warning(
-                    "lost the database lock (its connection dropped); Spotify and database "
-                    "work pause until it is taken back"
-                )
             if not self._holder.try_take():
                 raise LockTaken(
                     f"{self.what} lost its database lock when the connection dropped, and "
@@ -313,6 +307,33 @@ class ProcessLock:
                 )
             self._held = True
             log.warning("took the database lock back; work resumes")
+
+    def confirm(self) -> None:
+        """Raise :class:`LockLost` unless the lock is held right now (asked of the server).
+
+        The check before a write that no commit fences: a Spotify write (see
+        :class:`~service.spotify.gateway.SpotifyGateway`'s ``before_write``).
+        """
+        with self._mutex:
+            if self._confirmed():
+                return
+        raise LockLost(
+            f"{self.what} does not hold the database lock at the moment (its connection "
+            "dropped), so nothing was written to Spotify; it is taken back when the database "
+            "answers"
+        )
+
+    def _confirmed(self) -> bool:
+        """Whether the lock is held now, asked of the server; a loss is logged once."""
+        if self._held and self._holder.still_held():
+            return True
+        if self._held:
+            self._held = False
+            log.warning(
+                "lost the database lock (its connection dropped); Spotify and database work "
+                "pause until it is taken back"
+            )
+        return False
 
     def release(self) -> None:
         """Let go (never raises: a lock whose connection is gone is released already)."""

@@ -181,3 +181,23 @@ def test_when_another_bachbot_takes_the_dropped_lock_the_daemon_writes_nothing_a
         problems.append(f"not one clear line: {output[-1500:]}")
     fault_table.add("lock connection dropped, other first", tries=1, survived=not problems)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.timeout(300)
+def test_sigterm_right_after_the_lock_connection_dropped_exits_cleanly(
+    running_daemon: tuple[DaemonProcess, Callable[..., tuple[int, str]]],
+    engine: Engine,
+    fault_table: FaultTable,
+) -> None:
+    """It used to exit 1 with an OperationalError traceback from pg_advisory_unlock."""
+    daemon, _ = running_daemon
+    dropped = _holder(engine)
+    assert dropped is not None, "the daemon holds no lock"
+    _terminate(engine, dropped)
+    code = daemon.stop()
+    output = daemon.output()
+    survived = code == 0 and "Traceback" not in output and "OperationalError" not in output
+    fault_table.add("SIGTERM after the lock connection dropped", tries=1, survived=survived)
+    assert survived, f"exit {code}:\n{output[-2000:]}"
+    with process_lock(engine, what="the test"):  # and nothing holds the lock any more
+        pass

@@ -12,9 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.errors import LockHeld, LockLost, LockTaken
 from service.lock import ADVISORY_KEY, process_lock
 from service.settings import Settings
+from service.spotify_sim import SpotifySim
 from service.store.db import make_engine, transaction
 from service.store.jobruns import start_job_run
 from service.store.tables import JobRun
+from service.store.tokens import DbTokenStore
+from service.wiring import Wiring
 
 
 def test_second_holder_is_refused_until_the_first_lets_go(
@@ -161,5 +164,34 @@ def test_a_lock_file_deleted_and_taken_by_another_process_stops_this_one(
                     lock.ensure()
                 with pytest.raises(LockLost):
                     _write_a_run(sessions)
+    finally:
+        other.dispose()
+
+
+def test_a_process_without_its_lock_writes_nothing_to_spotify(
+    engine: Engine,
+    settings: Settings,
+    spotify_settings: Settings,
+    spotify_sim: SpotifySim,
+    token_store: DbTokenStore,
+    sessions: sessionmaker[Session],
+) -> None:
+    _postgres_only(engine)
+    other = make_engine(settings)
+    try:
+        with process_lock(engine, what="bachbot run") as lock:
+            wiring = Wiring(spotify_settings, engine, sessions, sleep=lambda _s: None)
+            wiring.before_spotify_write = lock.confirm
+            gateway = wiring.spotify
+            assert gateway.me().id  # reading needs no lock check
+            _drop(other, _lock_backend(other))
+
+            with pytest.raises(LockLost, match="nothing was written to Spotify"):
+                gateway.create_playlist("Predicted favourites", public=False, description="")
+            assert spotify_sim.calls["POST /me/playlists"] == 0
+
+            lock.ensure()
+            gateway.create_playlist("Predicted favourites", public=False, description="")
+            assert spotify_sim.calls["POST /me/playlists"] == 1
     finally:
         other.dispose()
