@@ -144,10 +144,9 @@ class Daemon:
         try:
             if self.lock is not None:
                 self.lock.ensure()
-            with transaction(self.cycle.sessions) as session:
+            with self.cycle.sessions() as session:
                 session.execute(text("SELECT 1"))
-                if len(self.cycle.unrecorded):
-                    self.cycle.unrecorded.flush(session=session, log_to=True)
+            self.cycle.unrecorded.write(sessions=self.cycle.sessions, log_to=True)
         except LockTaken as err:
             self._stop_for(err)
         except (*UNREACHABLE, LockLost) as err:

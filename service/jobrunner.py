@@ -141,38 +141,43 @@ class Unrecorded:
         with self._mutex:
             self._entries.append(entry)
 
-    def flush(
-        self, *, session: Session, base: timedelta = BASE_BACKOFF, log_to: bool = False
+    def write(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        base: timedelta = BASE_BACKOFF,
+        log_to: bool = False,
     ) -> int:
-        """Write the waiting failures in ``session`` (the caller commits); how many.
-
-        If the caller's commit fails, they are lost from memory only; the next
-        process's start closes runs left "running" anyway.
-        """
-        with self._mutex:
-            entries, self._entries = self._entries, []
-        for entry in entries:
-            run = session.get(JobRun, entry.run_id)
-            if run is None or run.status != "running":
-                continue  # another process closed it (it started while the lock was lost)
-            if entry.counts_as_failure:
-                failing = note_failure(
-                    session,
-                    job_backoff(entry.job),
-                    entry.error or "failed",
-                    retry_at=_retry_at(entry.at, base),
-                )
-                if log_to and failing.failures == 1:
-                    log.warning("job=%s started failing: %s", entry.job, entry.error)
-            finish_job_run(
-                session=session,
-                run=run,
-                status=entry.status,
-                counts=entry.counts,
-                error=entry.error,
-            )
-            run.finished_at = entry.at
+        """Write the waiting runs in one transaction; how many.  They stay waiting if the
+        database still cannot take them (its error is raised)."""
+        with self._mutex:  # one writer at a time: the heartbeat and the next job both try
+            entries = list(self._entries)
+            if not entries:
+                return 0
+            with transaction(sessions) as session:
+                for entry in entries:
+                    self._close(session, entry, base=base, log_to=log_to)
+            del self._entries[: len(entries)]
         return len(entries)
+
+    @staticmethod
+    def _close(session: Session, entry: _Unwritten, *, base: timedelta, log_to: bool) -> None:
+        run = session.get(JobRun, entry.run_id)
+        if run is None or run.status != "running":
+            return  # another process closed it (it started while the lock was lost)
+        if entry.counts_as_failure:
+            failing = note_failure(
+                session,
+                job_backoff(entry.job),
+                entry.error or "failed",
+                retry_at=_retry_at(entry.at, base),
+            )
+            if log_to and failing.failures == 1:
+                log.warning("job=%s started failing: %s", entry.job, entry.error)
+        finish_job_run(
+            session=session, run=run, status=entry.status, counts=entry.counts, error=entry.error
+        )
+        run.finished_at = entry.at
 
 
 def _retry_at(failed_at: datetime, base: timedelta) -> Callable[[int], datetime]:
@@ -224,9 +229,9 @@ def run_job(
     Raises the database's error when it cannot be reached, and
     :class:`~service.errors.LockLost` when this process lost the process lock.
     """
+    if unrecorded is not None:
+        unrecorded.write(sessions=sessions, base=base_backoff, log_to=log_failures)
     with transaction(sessions) as session:
-        if unrecorded is not None and len(unrecorded):
-            unrecorded.flush(session=session, base=base_backoff, log_to=log_failures)
         reason = spotify_paused(session=session, now=now()) if uses_spotify else None
         reason = reason or backoff_wait(session=session, job=job, now=now())
         run = start_job_run(session=session, job=job)

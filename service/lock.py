@@ -327,13 +327,16 @@ class ProcessLock:
         """Whether the lock is held now, asked of the server; a loss is logged once."""
         if self._held and self._holder.still_held():
             return True
+        self._mark_lost()
+        return False
+
+    def _mark_lost(self) -> None:
         if self._held:
             self._held = False
             log.warning(
                 "lost the database lock (its connection dropped); Spotify and database work "
                 "pause until it is taken back"
             )
-        return False
 
     def release(self) -> None:
         """Let go (never raises: a lock whose connection is gone is released already)."""
@@ -362,7 +365,7 @@ class ProcessLock:
             except Exception as err:  # the connection or transaction is broken: the commit
                 log.debug("lock fence could not ask: %s", err)  # fails on it by itself
                 return
-            self._held = False
+            self._mark_lost()
         raise LockLost(
             f"{self.what} does not hold the database lock at the moment (its connection "
             "dropped), so nothing was written; it is taken back when the database answers"
