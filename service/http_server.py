@@ -12,8 +12,12 @@ callback, and the container's health check) away.  So:
   closed (slow headers, a slow body, a socket that never speaks);
 * an idle keep-alive connection is closed after :attr:`HttpLimits.keep_alive_s`
   (uvicorn's own timer);
-* at most :attr:`HttpLimits.max_connections` connections at once; one more is
-  answered ``503`` and closed at once, before a byte of its request is read.
+* at most :attr:`HttpLimits.max_connections` connections at once.  One more
+  makes room by closing the connection that has waited longest without a
+  whole request (sending one slowly, or idle between requests), so slow
+  clients holding every slot cannot keep out a health check whose request
+  takes a millisecond; only when every connection is busy being answered is
+  the newcomer answered ``503`` and closed, before a byte of it is read.
 
 Limits are plain values passed by the daemon (tests make them small), not
 settings: a user has no reason to change them.  A port that is taken ends
@@ -65,15 +69,32 @@ class _LimitedH11(H11Protocol):
         super().__init__(*args, **kwargs)
         self._refused = False
         self._deadline: asyncio.TimerHandle | None = None
+        self._waiting_since: float | None = None
+        """When it last began to wait for a request (None: a request is being answered)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        if len(self.server_state.connections) >= self.limits.max_connections:
+        if len(self.server_state.connections) >= self.limits.max_connections and not self._evict():
             self._refused = True
             transport.write(BUSY)
             transport.close()
             return
         super().connection_made(transport)
         self._follow()
+
+    def _evict(self) -> bool:
+        """Close the connection that has waited longest for a request; False if none waits."""
+        waiting = [
+            c
+            for c in self.server_state.connections
+            if isinstance(c, _LimitedH11)
+            and c._waiting_since is not None
+            and not c.transport.is_closing()
+        ]
+        if not waiting:
+            return False
+        oldest = min(waiting, key=lambda c: c._waiting_since or 0.0)
+        oldest.transport.close()
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._refused:
@@ -98,11 +119,14 @@ class _LimitedH11(H11Protocol):
         a byte a second does not keep a connection.  Between requests
         uvicorn's keep-alive timer is the one running.
         """
+        waiting = self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
         receiving = (
-            self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
-            and self.timeout_keep_alive_task is None
-            and not self.transport.is_closing()
+            waiting and self.timeout_keep_alive_task is None and not self.transport.is_closing()
         )
+        if not waiting:
+            self._waiting_since = None
+        elif self._waiting_since is None:
+            self._waiting_since = self.loop.time()
         if not receiving:
             self._disarm()
         elif self._deadline is None:

@@ -131,22 +131,72 @@ def test_an_idle_socket_and_an_idle_keep_alive_connection_are_closed(
         assert kept.recv(1024) == b"", "an idle keep-alive connection was kept open"
 
 
+def _answer(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes or goes quiet for a moment."""
+    sock.settimeout(5)
+    answer = b""
+    try:
+        while chunk := sock.recv(4096):
+            answer += chunk
+            if b"\r\n\r\n" in answer and answer.rstrip().endswith((b"}", b"again")):
+                break
+    except TimeoutError:
+        pass
+    return answer
+
+
 @pytest.mark.timeout(60)
-def test_connections_past_the_cap_get_a_503_at_once(serve: Callable[..., int]) -> None:
+def test_at_the_cap_the_connection_waiting_longest_makes_room(serve: Callable[..., int]) -> None:
+    """Slow clients holding every slot do not keep a quick request out."""
     port = serve(HttpLimits(read_timeout_s=30.0, keep_alive_s=30, max_connections=4))
     held = [_connect(port) for _ in range(4)]
     try:
-        time.sleep(0.2)  # accepted by the server
-        with _connect(port) as extra:
-            answer = extra.recv(4096)
-            assert answer.startswith(b"HTTP/1.1 503"), answer
-            assert b"too many connections" in answer
-            assert extra.recv(1024) == b""
+        time.sleep(0.3)  # all four accepted, none has sent a byte
+        with _connect(port) as newcomer:
+            newcomer.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = _answer(newcomer)
+        assert answer.startswith(b"HTTP/1.1 503") and b'"database":true' in answer, answer
+        assert held[0].recv(1024) == b"", "the connection waiting longest was not closed"
     finally:
         for sock in held:
             sock.close()
-    time.sleep(0.2)
-    assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=HANG_S).status_code == 503
+
+
+@pytest.mark.timeout(60)
+def test_past_the_cap_with_every_connection_busy_a_newcomer_gets_a_503_at_once(
+    settings: Settings, engine: Engine
+) -> None:
+    release = threading.Event()
+    inside: list[str] = []
+
+    def slow_callback(url: str) -> str:
+        inside.append(url)
+        release.wait(30)
+        return "done"
+
+    daemon = Daemon(
+        settings.model_copy(update={"http_port": 0}),
+        engine=engine,
+        on_callback=slow_callback,
+        http_limits=HttpLimits(read_timeout_s=30.0, keep_alive_s=30, max_connections=2),
+    )
+    port = daemon.start_http()
+    busy = [_connect(port) for _ in range(2)]
+    try:
+        for n, sock in enumerate(busy):
+            sock.sendall(f"GET /callback?n={n} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        deadline = time.monotonic() + HANG_S
+        while len(inside) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(inside) == 2, "the two requests never reached the handler"
+        with _connect(port) as extra:
+            answer = _answer(extra)
+        assert answer.startswith(b"HTTP/1.1 503") and b"too many connections" in answer, answer
+    finally:
+        release.set()
+        for sock in busy:
+            sock.close()
+        daemon.stop()
 
 
 @pytest.mark.timeout(60)
