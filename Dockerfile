@@ -4,7 +4,8 @@
 #
 # Two stages: the builder turns the project and the exact versions pinned in
 # constraints.txt into wheels; the runtime stage installs only those wheels,
-# offline, so the image holds no compiler, no pip cache and no source tree.
+# offline, so the image holds no compiler, no pip cache, no source tree and no
+# test suite. Size (built by tests/deploy/compose_smoke.py): see the README.
 # The image bakes in no secret: Spotify credentials, the database password and
 # the status-page token come from the environment (.env) at run time.
 # It runs as an unprivileged user and writes only to /data (a volume) and /tmp,
@@ -41,8 +42,13 @@ RUN groupadd --system --gid 10001 bachbot \
     && mkdir /data \
     && chown bachbot:bachbot /data \
     && chmod 0700 /data
+# The libraries' own test suites (numpy, scipy, scikit-learn, matplotlib: about
+# 70 MB with their bytecode) are never imported by bachbot; they go in the same
+# layer as the install, or they would stay in the image.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index /wheels/*.whl
+    pip install --no-cache-dir --no-index /wheels/*.whl \
+    && find "$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
+       -depth -type d -name tests -exec rm -rf {} +
 WORKDIR /app
 USER 10001:10001
 VOLUME ["/data"]

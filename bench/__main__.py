@@ -1,7 +1,7 @@
 """``python -m bench``: every benchmark, one table, ``results.json`` and ``results.md``.
 
     python -m bench [--quick] [--backend sqlite|postgres|both]
-                    [--only calls|cycle|model|startup|kill] [--kill-trials N]
+                    [--only calls|cycle|model|replay|startup|kill] [--kill-trials N]
                     [--out DIR] [--verbose]
 
 The results go to ``--out`` (default: this checkout's ``bench/`` when run from
@@ -40,7 +40,7 @@ from typing import Any
 from bench.report import Row, machine_info, render_markdown, render_table, write_results
 from bench.world import BACKENDS, PG_ADMIN_URL, postgres_available
 
-SECTIONS = ("calls", "cycle", "model", "startup")
+SECTIONS = ("calls", "cycle", "model", "replay", "startup")
 ON_REQUEST = ("kill",)
 """Sections a plain run leaves out (they take long): ``--only`` them, or give their size."""
 KILL_TRIALS = 50
@@ -140,7 +140,7 @@ def run(
                 rows += cycle_rows
                 cycle_results += results
         if "model" in sections:
-            from bench.model import SCORE_TARGET_S, run_model
+            from bench.model import SCORE_JOB_TARGET_S, run_model
 
             sizes = QUICK_TRAIN if args.quick else [int(s) for s in args.train_sizes.split(",")]
             score_n = QUICK_SCORE if args.quick else args.score_tracks
@@ -156,9 +156,19 @@ def run(
                     rows.append(Row(
                         "model", f"score job, {result['scored'] or 0:,} tracks "
                         f"({result['backend']}, in the cycle)", seconds, "s",
-                        target=SCORE_TARGET_S, compare="<",
+                        target=SCORE_JOB_TARGET_S, compare="<",
                         note="load features from the database, predict, write predictions",
                     ))  # fmt: skip
+        if "replay" in sections:
+            from bench.replay import run_replay_bench
+            from service.settings import Settings
+
+            say("replay and the answers saved by 'Bach to rate' ...")
+            rows += run_replay_bench(
+                settings=Settings(_env_file=None), seeds=2 if args.quick else 5,
+                rounds=3 if args.quick else 10, rows_n=400 if args.quick else 2_000,
+                progress=detail,
+            )  # fmt: skip
         if "startup" in sections:
             from bench.startup import run_startup
 

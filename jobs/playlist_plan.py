@@ -1,19 +1,31 @@
-"""The pure decisions behind publishing "Predicted favourites" (table-tested).
+"""The pure decisions behind bachbot's playlists (table-tested).
 
-The publish job (``jobs/publish.py``) is the thin I/O around these: it reads
-predictions, ratings and the playlist, asks here what to do, and writes.
+"Predicted favourites" (:func:`plan_playlist`) holds the tracks the model
+expects the listener to love, with a small share of slots spent on tracks
+whose upside is large but uncertain (``explore``); "Bach to rate"
+(:func:`pick_to_rate`) holds the tracks whose answer would teach the model
+most.  The publish job (``jobs/publish.py``) and the replay
+(``jobs/replay.py``) are the I/O around these: they read predictions, ratings
+and playlists, ask here what to do, and write (or reveal).
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 PLAYLIST_MARKER = "Built by bachbot"
 """Start of the playlist description; lets a restart adopt a playlist it created
 but had not yet recorded (a crash between create and commit), instead of
 creating a second one."""
+TO_RATE_MARKER = "Picked by bachbot"
+""""Bach to rate"'s marker (it must not start like :data:`PLAYLIST_MARKER`)."""
+
+KEEP_WITHIN = 2
+"""A track waiting in "Bach to rate" stays while it is among the ``KEEP_WITHIN x
+size`` most useful to ask about, so the list does not churn on every retrain."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +35,19 @@ class Candidate:
     uncertainty: float | None = None
     work: str | None = None
     """The work the recording belongs to (e.g. BWV number without movement)."""
+    performer: str | None = None
+    """The recording's main performer (for the variety of "Bach to rate")."""
+
+    @property
+    def spread(self) -> float:
+        return self.uncertainty if self.uncertainty is not None else 0.0
+
+
+UCB_Z = 2.0
+"""An explored track is ranked by ``score + UCB_Z * uncertainty``: its plausible best case."""
+
+TO_RATE_PER_PERFORMER = 2
+"""At most this many tracks of one performer in one "Bach to rate" batch."""
 
 
 def work_key(bwv: str | None) -> str | None:
@@ -36,6 +61,14 @@ def work_key(bwv: str | None) -> str | None:
     return f"{prefix}{match.group(2)}{match.group(3).lower()}"
 
 
+def explore_slots(size: int, explore: float) -> int:
+    """How many of ``size`` slots go to exploration: the share rounded down, but at least
+    one while exploring (a list of 5 at 0.1 still tries one track); none at 0."""
+    if explore <= 0 or size < 2:
+        return 0
+    return max(1, math.floor(size * explore + 1e-9))
+
+
 def plan_playlist(
     candidates: Iterable[Candidate],
     *,
@@ -43,38 +76,140 @@ def plan_playlist(
     size: int,
     min_score: float,
     max_per_work: int,
+    explore: float = 0.0,
 ) -> list[str]:
     """The ordered track ids to publish.
 
-    The top ``size`` tracks by score above ``min_score``, leaving out tracks the
-    user has rated or liked (``excluded``) and keeping at most ``max_per_work``
+    The top tracks by score above ``min_score``, leaving out tracks the user
+    has rated or liked (``excluded``) and keeping at most ``max_per_work``
     recordings of the same work so one cantata cannot fill the list.  Ties are
     broken by lower uncertainty, then track id, so the order is stable and an
     unchanged model never causes a rewrite.
+
+    ``explore`` (0-0.5) is the share of the ``size`` slots given instead to
+    the tracks with the highest plausible best case (``score + UCB_Z *
+    uncertainty``, which must reach ``min_score``): tracks the model knows
+    little about but that may well be loved, so the model learns where it is
+    blind instead of only confirming what it already believes.  With 0 the
+    list is the pure top-``size``.
     """
-    ordered = sorted(
-        (c for c in candidates if c.track_id not in excluded and c.score >= min_score),
-        key=lambda c: (
-            -c.score,
-            c.uncertainty if c.uncertainty is not None else float("inf"),
-            c.track_id,
-        ),
-    )
+    pool = [c for c in candidates if c.track_id not in excluded]
+    n_explore = explore_slots(size, explore)
+    by_mean = sorted(
+        (c for c in pool if c.score >= min_score),
+        key=lambda c: (-c.score, c.uncertainty if c.uncertainty is not None else math.inf,
+                       c.track_id),
+    )  # fmt: skip
+    per_work: dict[str, int] = {}
+    chosen = _take(by_mean, size - n_explore, per_work=per_work, max_per_work=max_per_work)
+    if n_explore:
+        taken = set(chosen)
+        by_upside = sorted(
+            (c for c in pool if c.track_id not in taken and _upside(c) >= min_score),
+            key=lambda c: (-_upside(c), -c.score, c.track_id),
+        )
+        chosen += _take(by_upside, n_explore, per_work=per_work, max_per_work=max_per_work)
+    return chosen
+
+
+def _upside(candidate: Candidate) -> float:
+    return candidate.score + UCB_Z * candidate.spread
+
+
+def _take(
+    ordered: Iterable[Candidate],
+    count: int,
+    *,
+    per_work: dict[str, int],
+    max_per_work: int,
+    per_performer: dict[str, int] | None = None,
+    max_per_performer: int = 0,
+) -> list[str]:
+    """The first ``count`` of ``ordered`` within the caps (``per_*`` are updated)."""
     chosen: list[str] = []
     seen: set[str] = set()
-    per_work: dict[str, int] = {}
     for candidate in ordered:
-        if len(chosen) >= size:
+        if len(chosen) >= count:
             break
         if candidate.track_id in seen:
             continue
+        if candidate.work is not None and per_work.get(candidate.work, 0) >= max_per_work:
+            continue
+        if (
+            per_performer is not None
+            and candidate.performer is not None
+            and per_performer.get(candidate.performer, 0) >= max_per_performer
+        ):
+            continue
         if candidate.work is not None:
-            if per_work.get(candidate.work, 0) >= max_per_work:
-                continue
             per_work[candidate.work] = per_work.get(candidate.work, 0) + 1
+        if per_performer is not None and candidate.performer is not None:
+            per_performer[candidate.performer] = per_performer.get(candidate.performer, 0) + 1
         seen.add(candidate.track_id)
         chosen.append(candidate.track_id)
     return chosen
+
+
+def teaching_value(candidate: Candidate) -> float:
+    """How much the listener's answer about a track would teach the model.
+
+    The entropy of the predicted chance of love (highest at 50 %, where the
+    model cannot tell) plus the spread of the model's fold fits (where they
+    disagree, the data near the track are thin): uncertainty sampling and
+    query-by-committee in one number, both in bits-like units of 0-1.
+    """
+    p = min(max(candidate.score, 1e-9), 1 - 1e-9)
+    entropy = -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+    return entropy + 2.0 * candidate.spread
+
+
+SHORTLIST = 20
+"""Tracks weighed by typicality per "Bach to rate" slot (the most uncertain ones)."""
+Typicality = Callable[[Sequence[Candidate]], Sequence[float]]
+
+
+def pick_to_rate(
+    candidates: Iterable[Candidate],
+    *,
+    excluded: set[str],
+    size: int,
+    keep: Sequence[str] = (),
+    typicality: Typicality | None = None,
+) -> list[str]:
+    """The tracks for "Bach to rate": the ``size`` whose answers would teach most.
+
+    The ``SHORTLIST x size`` tracks with the highest :func:`teaching_value`,
+    leaving out what is rated, liked or in "Predicted favourites"
+    (``excluded``), are ranked by that value times how typical each is of the
+    catalogue (``typicality``, see :mod:`models.typicality`; without it, by
+    the value alone), with at most one recording of a work and
+    :data:`TO_RATE_PER_PERFORMER` of a performer, so one batch of answers
+    covers different corners of the catalogue rather than ten takes of one
+    doubtful cantata.  Ties break by track id.  Tracks of ``keep`` (the list
+    as it is) that are still open and among the ``KEEP_WITHIN x size`` most
+    useful stay first, in their order, so an unanswered list is not rewritten
+    after every retrain.
+    """
+    shortlist = sorted(
+        (c for c in candidates if c.track_id not in excluded),
+        key=lambda c: (-teaching_value(c), c.track_id),
+    )[: SHORTLIST * size]
+    weights = typicality(shortlist) if typicality is not None and shortlist else None
+    if weights is None:
+        ordered = shortlist
+    else:
+        value = {
+            c.track_id: teaching_value(c) * float(w)
+            for c, w in zip(shortlist, weights, strict=True)
+        }
+        ordered = sorted(shortlist, key=lambda c: (-value[c.track_id], c.track_id))
+    by_id = {c.track_id: c for c in ordered[: KEEP_WITHIN * size]}
+    kept = [by_id[t] for t in dict.fromkeys(keep) if t in by_id]
+    kept_ids = {c.track_id for c in kept}
+    return _take(
+        kept + [c for c in ordered if c.track_id not in kept_ids], size, per_work={},
+        max_per_work=1, per_performer={}, max_per_performer=TO_RATE_PER_PERFORMER,
+    )  # fmt: skip
 
 
 def removed_by_user(
@@ -92,6 +227,14 @@ def removed_by_user(
 def needs_rewrite(*, planned: Sequence[str], current: Sequence[str]) -> bool:
     """Write only when the ordered list differs (an unchanged list costs no call)."""
     return list(planned) != list(current)
+
+
+def describe_to_rate(*, built_at: str, model_version: str | None, count: int) -> str:
+    model = model_version or "no model yet"
+    return (
+        f"{TO_RATE_MARKER} on {built_at} with model {model}: {count} J. S. Bach recordings "
+        "it cannot place yet. Like what you love, remove what you don't: each answer teaches it."
+    )
 
 
 def describe(*, built_at: str, model_version: str | None, count: int) -> str:

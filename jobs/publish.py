@@ -1,8 +1,11 @@
-"""Keep "Predicted favourites" filled: read what the user did to it, then write it only if needed.
+"""Keep bachbot's playlists filled: read what the user did to them, then write only if needed.
 
-Three steps with plain values between them - :func:`observe` (-> :class:`Observed`),
-:func:`plan` (-> :class:`Plan`), :func:`write` (-> :class:`Written`) - so a
-second bachbot playlist can reuse observing and writing with its own plan.
+Two playlists (:class:`BotPlaylist`): "Predicted favourites" and "Bach to
+rate" (tracks to ask about; ``BACHBOT_TO_RATE_SIZE=0`` turns it off).  Each
+goes through the same three steps with plain values between them -
+:func:`observe` (-> :class:`Observed`), a plan (:func:`plan` or
+:func:`plan_to_rate`, -> :class:`Plan`), :func:`write` (-> :class:`Written`).
+A removal from either counts as a low rating; a like anywhere counts as a like.
 Order of work, each step chosen so a crash at any point is safe (the
 ``checkpoint`` calls are the job's commits, see :mod:`service.jobrunner`):
 
@@ -28,6 +31,7 @@ Order of work, each step chosen so a crash at any point is safe (the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -35,16 +39,22 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.feature_matrix import load_matrix
 from jobs.playlist_plan import (
     PLAYLIST_MARKER,
+    TO_RATE_MARKER,
     Candidate,
+    Typicality,
     describe,
+    describe_to_rate,
     needs_rewrite,
+    pick_to_rate,
     plan_playlist,
     removed_by_user,
     work_key,
 )
 from jobs.ratings import record_removals
+from models.typicality import reference_sample, standardised, typicality
 from service.settings import Settings
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import PlaylistInfo, PlaylistItem, User
@@ -52,7 +62,11 @@ from service.store.app_state import (
     BOT_PLAYLIST,
     PENDING_PUBLICATION,
     PLAYLIST_RECREATED,
+    TO_RATE_PENDING,
+    TO_RATE_PLAYLIST,
+    TO_RATE_RECREATED,
     PendingPublication,
+    Slot,
 )
 from service.store.db import checkpoint
 from service.store.model_versions import promoted_model
@@ -60,6 +74,7 @@ from service.store.ratings import liked_track_ids, rated_track_ids
 from service.store.tables import (
     ModelVersion,
     Playlist,
+    PlaylistKind,
     Prediction,
     Publication,
     Track,
@@ -83,8 +98,43 @@ class PlaylistWriter(Protocol):
     def replace_playlist_items(self, playlist_id: str, uris: Any) -> str: ...
 
 
+@dataclass(frozen=True)
+class BotPlaylist:
+    """One of bachbot's own playlists: its name, how it is found again, where its state lives."""
+
+    kind: PlaylistKind
+    name: str
+    public: bool
+    marker: str
+    """The start of its description, by which a restart adopts it (see module step 1)."""
+    playlist: Slot[str]
+    pending: Slot[PendingPublication]
+    recreated: Slot[str]
+
+    def description(self, *, built_at: str, model_version: str | None, count: int) -> str:
+        if self.kind == PlaylistKind.TO_RATE:
+            return describe_to_rate(built_at=built_at, model_version=model_version, count=count)
+        return describe(built_at=built_at, model_version=model_version, count=count)
+
+
+def favourites(settings: Settings) -> BotPlaylist:
+    return BotPlaylist(
+        PlaylistKind.FAVOURITES, settings.playlist_name, settings.playlist_public,
+        PLAYLIST_MARKER, BOT_PLAYLIST, PENDING_PUBLICATION, PLAYLIST_RECREATED,
+    )  # fmt: skip
+
+
+def to_rate(settings: Settings) -> BotPlaylist:
+    return BotPlaylist(
+        PlaylistKind.TO_RATE, settings.to_rate_name, settings.playlist_public,
+        TO_RATE_MARKER, TO_RATE_PLAYLIST, TO_RATE_PENDING, TO_RATE_RECREATED,
+    )  # fmt: skip
+
+
 @dataclass
 class PublishReport:
+    """What one publish pass did: "Predicted favourites" first, then "Bach to rate"."""
+
     playlist_id: str = ""
     created: bool = False
     recreated: bool = False
@@ -93,15 +143,37 @@ class PublishReport:
     published: int = 0
     rewritten: bool = False
     model_version: str | None = None
+    to_rate_playlist_id: str | None = None
+    """None: "Bach to rate" is off, or not made yet (no model in use)."""
+    to_rate_published: int = 0
+    to_rate_rewritten: bool = False
+    to_rate_removals: list[str] = field(default_factory=list)
 
 
-def load_candidates(*, session: Session, model: ModelVersion) -> list[Candidate]:
+def load_candidates(
+    *, session: Session, model: ModelVersion, composers: Sequence[str] = ()
+) -> list[Candidate]:
+    """The model's predictions for Bach tracks, with each track's work and performer."""
     rows = session.execute(
-        select(Prediction.track_id, Prediction.score, Prediction.uncertainty, Track.bwv)
+        select(
+            Prediction.track_id, Prediction.score, Prediction.uncertainty, Track.bwv, Track.artists
+        )
         .join(Track, Track.id == Prediction.track_id)
         .where(Prediction.model_version_id == model.id, Track.is_bach.is_(True))
     ).all()
-    return [Candidate(r.track_id, r.score, r.uncertainty, work_key(r.bwv)) for r in rows]
+    skip = frozenset(composers)
+    return [
+        Candidate(r.track_id, r.score, r.uncertainty, work_key(r.bwv), _performer(r.artists, skip))
+        for r in rows
+    ]
+
+
+def _performer(artists: object, composers: frozenset[str]) -> str | None:
+    """The first credited artist who is not the composer (Bach is often listed first)."""
+    for artist in artists if isinstance(artists, list) else []:
+        if isinstance(artist, dict) and artist.get("id") and artist["id"] not in composers:
+            return str(artist["id"])
+    return None
 
 
 def _last_publication(*, session: Session, playlist_id: str) -> Publication | None:
@@ -114,30 +186,30 @@ def _last_publication(*, session: Session, playlist_id: str) -> Publication | No
 
 
 def _create(
-    *, session: Session, spotify: PlaylistWriter, settings: Settings, now: datetime
+    *, session: Session, spotify: PlaylistWriter, spec: BotPlaylist, now: datetime
 ) -> PlaylistInfo:
     playlist = spotify.create_playlist(
-        settings.playlist_name,
-        public=settings.playlist_public,
-        description=describe(built_at=_stamp(now), model_version=None, count=0),
+        spec.name,
+        public=spec.public,
+        description=spec.description(built_at=_stamp(now), model_version=None, count=0),
     )
-    BOT_PLAYLIST.put(session, playlist.id)
+    spec.playlist.put(session, playlist.id)
     checkpoint(session)
-    log.info("created playlist %r (%s)", settings.playlist_name, playlist.id)
+    log.info("created playlist %r (%s)", spec.name, playlist.id)
     return playlist
 
 
 def _find_or_create(
-    *, session: Session, spotify: PlaylistWriter, settings: Settings, now: datetime
+    *, session: Session, spotify: PlaylistWriter, spec: BotPlaylist, now: datetime
 ) -> tuple[PlaylistInfo, bool]:
     me = spotify.me()
     for playlist in spotify.my_playlists():
-        if playlist.owner_id == me.id and (playlist.description or "").startswith(PLAYLIST_MARKER):
-            BOT_PLAYLIST.put(session, playlist.id)
+        if playlist.owner_id == me.id and (playlist.description or "").startswith(spec.marker):
+            spec.playlist.put(session, playlist.id)
             checkpoint(session)
             log.info("adopted existing playlist %r (%s)", playlist.name, playlist.id)
             return playlist, False
-    return _create(session=session, spotify=spotify, settings=settings, now=now), True
+    return _create(session=session, spotify=spotify, spec=spec, now=now), True
 
 
 def _snapshot(
@@ -216,23 +288,23 @@ def observe(
     settings: Settings,
     now: datetime,
     listing_fresh: bool,
+    spec: BotPlaylist | None = None,
 ) -> Observed:
     """Find (or make) the playlist, see whether the user changed it, record removals.
 
     Checkpoints: the playlist's id as soon as it is found or made (no second
     playlist after a crash), and the user's removals (see
-    :func:`_record_removals`).
+    :func:`_record_removals`).  ``spec`` defaults to "Predicted favourites".
     """
-    playlist_id = BOT_PLAYLIST.get(session)
-    pending = PENDING_PUBLICATION.get(session) is not None
+    spec = spec or favourites(settings)
+    playlist_id = spec.playlist.get(session)
+    pending = spec.pending.get(session) is not None
     created = recreated = False
     snapshot: str | None
     if playlist_id is None:
         # Found or made just now: its snapshot is known, and a listing taken
         # before this pass would not show it yet.
-        found, created = _find_or_create(
-            session=session, spotify=spotify, settings=settings, now=now
-        )
+        found, created = _find_or_create(session=session, spotify=spotify, spec=spec, now=now)
         playlist_id, snapshot = found.id, found.snapshot_id
     else:
         snapshot = _snapshot(
@@ -240,14 +312,13 @@ def observe(
         )
     if snapshot is None:
         log.warning("playlist %s is gone (deleted by the user?); creating it again", playlist_id)
-        made = _create(session=session, spotify=spotify, settings=settings, now=now)
+        made = _create(session=session, spotify=spotify, spec=spec, now=now)
         playlist_id, snapshot = made.id, made.snapshot_id
-        PLAYLIST_RECREATED.put(
-            session,
-            f'"{settings.playlist_name}" was deleted on Spotify and recreated on {_stamp(now)}',
+        spec.recreated.put(
+            session, f'"{spec.name}" was deleted on Spotify and recreated on {_stamp(now)}'
         )
         recreated, pending = True, False
-        PENDING_PUBLICATION.clear(session)
+        spec.pending.clear(session)
     last = _last_publication(session=session, playlist_id=playlist_id)
     ours = set(last.track_ids) if last is not None and not pending else set()
     last_snapshot = None if last is None else last.snapshot_id
@@ -278,7 +349,7 @@ class Plan:
 
 
 def plan(*, session: Session, settings: Settings, observed: Observed) -> Plan:
-    """The list to publish: the model in use's best tracks within the caps.
+    """ "Predicted favourites": the model in use's best tracks within the caps.
 
     With no model in use (none yet, or the one in use was refused until the
     next retrain) the playlist stays as the listener last saw it.
@@ -287,13 +358,54 @@ def plan(*, session: Session, settings: Settings, observed: Observed) -> Plan:
     if model is None:
         return Plan(observed.current, None)
     planned = plan_playlist(
-        load_candidates(session=session, model=model),
+        load_candidates(session=session, model=model, composers=settings.composer_artist_ids),
         excluded=rated_track_ids(session=session) | liked_track_ids(session=session),
         size=settings.playlist_size,
         min_score=settings.playlist_min_probability,
         max_per_work=settings.max_per_work,
+        explore=settings.explore,
     )
     return Plan(tuple(planned), model.version)
+
+
+def plan_to_rate(
+    *, session: Session, settings: Settings, observed: Observed, favourites: Sequence[str]
+) -> Plan:
+    """ "Bach to rate": the tracks whose answers would teach the model in use most.
+
+    Leaves out what is rated, liked or in "Predicted favourites"; keeps the
+    tracks still waiting for an answer while they stay worth asking about.
+    """
+    model = promoted_model(session=session)
+    if model is None:
+        return Plan(observed.current, None)
+    pool = load_candidates(session=session, model=model, composers=settings.composer_artist_ids)
+    excluded = rated_track_ids(session=session) | liked_track_ids(session=session) | set(favourites)
+    open_ids = sorted(c.track_id for c in pool if c.track_id not in excluded)
+    planned = pick_to_rate(
+        pool,
+        excluded=excluded,
+        size=settings.to_rate_size,
+        keep=observed.current,
+        typicality=_typicality(session, open_ids, seed=model.id),
+    )
+    return Plan(tuple(planned), model.version)
+
+
+def _typicality(session: Session, open_ids: Sequence[str], *, seed: int) -> Typicality:
+    """How typical shortlisted tracks are of the open catalogue (:mod:`models.typicality`).
+
+    Measured against a fixed sample of it per model (so an unchanged model
+    gives the same list); only the shortlist and the sample are loaded.
+    """
+    sample = reference_sample(open_ids, seed=seed)
+
+    def weigh(shortlist: Sequence[Candidate]) -> Sequence[float]:
+        ids = [c.track_id for c in shortlist]
+        Z = standardised(load_matrix(session=session, track_ids=[*ids, *sample]))
+        return [float(w) for w in typicality(Z[: len(ids)], Z[len(ids) :])]
+
+    return weigh
 
 
 @dataclass(frozen=True)
@@ -312,6 +424,8 @@ def write(
     now: datetime,
     observed: Observed,
     planned: Plan,
+    spec: BotPlaylist | None = None,
+    replan: Callable[[], Plan] | None = None,
 ) -> Written:
     """Replace the playlist's items with the plan, safely.
 
@@ -319,13 +433,14 @@ def write(
     run after a crash mid-write knows missing tracks may be ours, not the
     user's.  Spotify has no conditional write, so the items are read once
     more right before replacing: a track the user removed since is a rating,
-    not overwritten.
+    not overwritten (the list is planned again, by ``replan``).
     """
-    PENDING_PUBLICATION.put(session, PendingPublication(observed.playlist_id, planned.tracks))
+    spec = spec or favourites(settings)
+    spec.pending.put(session, PendingPublication(observed.playlist_id, planned.tracks))
     checkpoint(session)
     spotify.update_playlist_details(
         observed.playlist_id,
-        description=describe(
+        description=spec.description(
             built_at=_stamp(now), model_version=planned.model_version, count=len(planned.tracks)
         ),
     )
@@ -338,15 +453,77 @@ def write(
         settings=settings,
         now=now,
     )
-    tracks = (
-        plan(session=session, settings=settings, observed=observed).tracks
-        if late
-        else planned.tracks
-    )
+    if late:
+        again = (
+            replan()
+            if replan is not None
+            else plan(session=session, settings=settings, observed=observed)
+        )
+        tracks = again.tracks
+    else:
+        tracks = planned.tracks
     snapshot = spotify.replace_playlist_items(
         observed.playlist_id, [f"spotify:track:{track_id}" for track_id in tracks]
     )
     return Written(tracks, snapshot, late)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One playlist's publish pass, as the report needs it."""
+
+    observed: Observed
+    planned: Plan
+    written: Written | None
+
+    @property
+    def tracks(self) -> tuple[str, ...]:
+        return self.planned.tracks if self.written is None else self.written.tracks
+
+    @property
+    def removals(self) -> list[str]:
+        return list(
+            self.observed.removals + (() if self.written is None else self.written.removals)
+        )
+
+
+def publish_one(
+    *,
+    session: Session,
+    spotify: PlaylistWriter,
+    settings: Settings,
+    spec: BotPlaylist,
+    now: datetime,
+    listing_fresh: bool,
+    planner: Callable[[Observed], Plan],
+) -> Pass:
+    """:func:`observe`, the plan, :func:`write` if the list changed, then the publication row."""
+    observed = observe(
+        session=session, spotify=spotify, settings=settings, now=now,
+        listing_fresh=listing_fresh, spec=spec,
+    )  # fmt: skip
+    planned = planner(observed)
+    written: Written | None = None
+    if planned.rewrites(observed):
+        written = write(
+            session=session, spotify=spotify, settings=settings, now=now, observed=observed,
+            planned=planned, spec=spec, replan=lambda: planner(observed),
+        )  # fmt: skip
+    snapshot = observed.snapshot if written is None else written.snapshot
+    changed = written is not None or observed.pending or snapshot != observed.last_snapshot
+    if changed or observed.last_snapshot is None:
+        session.add(
+            Publication(
+                playlist_id=observed.playlist_id,
+                playlist_kind=spec.kind,
+                snapshot_id=snapshot,
+                track_ids=list(observed.current if written is None else written.tracks),
+                model_version=planned.model_version,
+                created_at=now,
+            )
+        )
+    spec.pending.clear(session)
+    return Pass(observed, planned, written)
 
 
 def publish_playlist(
@@ -357,47 +534,47 @@ def publish_playlist(
     now: datetime | None = None,
     listing_fresh: bool = False,
 ) -> PublishReport:
-    """One publish pass: :func:`observe`, :func:`plan`, :func:`write` if the list changed,
-    then record the publication (see the module docstring for the order and why).
+    """One publish pass over "Predicted favourites", then "Bach to rate" (see the module).
 
     ``listing_fresh``: a sync has just listed ``/me/playlists`` into the
-    playlists table, so the bot playlist's snapshot id (or its absence, when
-    the user deleted it) is known without another call.
+    playlists table, so each playlist's snapshot id (or its absence, when the
+    user deleted it) is known without another call.  "Bach to rate" is made
+    only once a model is in use, and left alone when it is turned off.
     """
     now = now or utcnow()
-    observed = observe(
-        session=session, spotify=spotify, settings=settings, now=now, listing_fresh=listing_fresh
+    fav = publish_one(
+        session=session, spotify=spotify, settings=settings, spec=favourites(settings), now=now,
+        listing_fresh=listing_fresh,
+        planner=lambda observed: plan(session=session, settings=settings, observed=observed),
+    )  # fmt: skip
+    report = PublishReport(
+        playlist_id=fav.observed.playlist_id,
+        created=fav.observed.created,
+        recreated=fav.observed.recreated,
+        read_items=fav.observed.read_items,
+        removals=fav.removals,
+        published=len(fav.tracks),
+        rewritten=fav.written is not None,
+        model_version=fav.planned.model_version,
     )
-    planned = plan(session=session, settings=settings, observed=observed)
-    written: Written | None = None
-    if planned.rewrites(observed):
-        written = write(
-            session=session, spotify=spotify, settings=settings, now=now, observed=observed,
-            planned=planned,
+    ask = to_rate(settings)
+    wanted = settings.to_rate_size > 0 and (
+        fav.planned.model_version is not None or ask.playlist.get(session) is not None
+    )
+    if wanted:
+        checkpoint(session)
+        asked = publish_one(
+            session=session, spotify=spotify, settings=settings, spec=ask, now=now,
+            listing_fresh=listing_fresh,
+            planner=lambda observed: plan_to_rate(
+                session=session, settings=settings, observed=observed, favourites=fav.tracks
+            ),
         )  # fmt: skip
-    snapshot = observed.snapshot if written is None else written.snapshot
-    changed = written is not None or observed.pending or snapshot != observed.last_snapshot
-    if changed or observed.last_snapshot is None:
-        session.add(
-            Publication(
-                playlist_id=observed.playlist_id,
-                snapshot_id=snapshot,
-                track_ids=list(observed.current if written is None else written.tracks),
-                model_version=planned.model_version,
-                created_at=now,
-            )
-        )
-    PENDING_PUBLICATION.clear(session)
-    return PublishReport(
-        playlist_id=observed.playlist_id,
-        created=observed.created,
-        recreated=observed.recreated,
-        read_items=observed.read_items,
-        removals=list(observed.removals + (() if written is None else written.removals)),
-        published=len(planned.tracks if written is None else written.tracks),
-        rewritten=written is not None,
-        model_version=planned.model_version,
-    )
+        report.to_rate_playlist_id = asked.observed.playlist_id
+        report.to_rate_published = len(asked.tracks)
+        report.to_rate_rewritten = asked.written is not None
+        report.to_rate_removals = asked.removals
+    return report
 
 
 def _stamp(now: datetime) -> str:

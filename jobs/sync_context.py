@@ -19,7 +19,7 @@ from models.bach import BachRules, title_metadata
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.spotify.types import TrackInfo
-from service.store.app_state import BOT_PLAYLIST
+from service.store.app_state import BOT_PLAYLIST, TO_RATE_PLAYLIST
 from service.store.tables import utcnow
 from service.store.tracks import upsert_track
 
@@ -66,6 +66,14 @@ class SyncContext:
     @property
     def bot_playlist_id(self) -> str | None:
         return BOT_PLAYLIST.get(self.session)
+
+    @property
+    def bot_playlists(self) -> tuple[tuple[str | None, str], ...]:
+        """(stored id, name) of each of bachbot's own playlists: never a source of tracks."""
+        return (
+            (BOT_PLAYLIST.get(self.session), self.settings.playlist_name),
+            (TO_RATE_PLAYLIST.get(self.session), self.settings.to_rate_name),
+        )
 
     def keep_track(self, info: TrackInfo, *, source: str) -> bool:
         """Store ``info`` if it is Bach; True when it is stored."""

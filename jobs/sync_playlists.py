@@ -136,14 +136,16 @@ def sync_playlists(ctx: SyncContext) -> PlaylistsReport:
     report = PlaylistsReport()
     listed = ctx.spotify.my_playlists()
     report.listed = len(listed)
-    bot_id = ctx.bot_playlist_id
-    bot_name = ctx.settings.playlist_name
+    bots = ctx.bot_playlists
     user_id = current_user_id(ctx) if listed else None
     recheck = timedelta(hours=ctx.settings.unreadable_recheck_hours)
     for info in {p.id: p for p in listed}.values():
         stored = ctx.session.get(Playlist, info.id)
         step = read_step(
-            is_bot=is_bot_playlist(info, bot_id=bot_id, user_id=user_id, name=bot_name),
+            is_bot=any(
+                is_bot_playlist(info, bot_id=bot_id, user_id=user_id, name=name)
+                for bot_id, name in bots
+            ),
             snapshot_id=info.snapshot_id,
             stored=stored,
             now=ctx.now,

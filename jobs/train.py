@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from models.coldstart import ColdStartClassifier
 from models.errors import ModelError, NotEnoughData
 from models.evaluate import Evaluation, TrainResult, fit_fixed, train_model
 from models.folds import choose_grouping
-from models.gate import GateDecision, Holdout, compare, decide, first, holdout
+from models.gate import GateDecision, Holdout, compare, decide, first, holdout, same
 from models.matrix import feature_schema
 from models.metrics import clean
 from models.options import ModelOptions
@@ -177,35 +177,78 @@ def evaluation_metrics(evaluation: Evaluation, options: ModelOptions) -> dict[st
     return out
 
 
-def _config_in_use(current: ModelVersion) -> Config | None:
-    """The configuration of the model in use, if it is one the gate can rebuild."""
-    raw = (current.params or {}).get("config")
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return Config.from_dict(raw)
-    except ValueError:
-        return None
+@dataclass(frozen=True)
+class InUse:
+    """The model in use as the gate sees it: from its ``ModelVersion`` row, or a replay's memory."""
+
+    kind: str
+    candidate: str
+    """What was asked for when it was trained (``mlp``, ``auto``, ``coldstart``)."""
+    config: Config | None
+    """Its configuration, when it is one the gate can rebuild."""
+    n_ratings: int
+    rating_cut: int | None
+    """The newest rating event it saw (for the hold-out of what came after)."""
+    load: Callable[[], TasteModel] | None = None
+    """The fitted model itself, for the hold-out (None: no hold-out)."""
+
+
+def in_use_of(row: ModelVersion, *, columns: Sequence[str]) -> InUse:
+    """The gate's view of a recorded model version (the artifact is loaded only if needed)."""
+    params = row.params or {}
+    config: Config | None = None
+    raw = params.get("config")
+    if isinstance(raw, dict):
+        try:
+            config = Config.from_dict(raw)
+        except ValueError:
+            config = None
+    cut = (row.metrics or {}).get("rating_cut")
+    path, sha256 = row.artifact_path, row.sha256
+
+    def load() -> TasteModel:
+        schema = feature_schema()
+        model: TasteModel = load_model(
+            Path(path or ""), schema_version=schema.version, columns=tuple(columns),
+            expected_sha256=sha256,
+        )  # fmt: skip
+        return model
+
+    return InUse(
+        kind=row.kind,
+        candidate=str(params.get("candidate", "mlp")),
+        config=config,
+        n_ratings=row.n_ratings,
+        rating_cut=cut if isinstance(cut, int) else None,
+        load=load if path else None,
+    )
+
+
+def in_use_after(candidate: Candidate, *, n_ratings: int) -> InUse:
+    """The gate's view of a model just decided on (a replay keeps it in memory)."""
+    cut = candidate.metrics.get("rating_cut")
+    model = candidate.model
+    return InUse(
+        kind=model.kind,
+        candidate=str(candidate.params.get("candidate", model.name)),
+        config=Config.from_dict(candidate.params["config"]),
+        n_ratings=n_ratings,
+        rating_cut=cut if isinstance(cut, int) else None,
+        load=lambda: model,
+    )
 
 
 def _holdout(
-    current: ModelVersion, data: TrainingData, new: Config, options: ModelOptions
+    current: InUse, data: TrainingData, new: Config, options: ModelOptions
 ) -> Holdout | None:
     """Both models on the ratings that arrived after the model in use was trained."""
-    cut = (current.metrics or {}).get("rating_cut")
-    if not isinstance(cut, int) or not current.artifact_path:
+    if current.rating_cut is None or current.load is None:
         return None
-    after = data.event_ids > cut
+    after = data.event_ids > current.rating_cut
     if int(after.sum()) < 10:
         return None
-    schema = feature_schema()
     try:
-        model = load_model(
-            Path(current.artifact_path),
-            schema_version=schema.version,
-            columns=schema.columns,
-            expected_sha256=current.sha256,
-        )
+        model = current.load()
         with quiet_fit():
             prob, _ = model.predict_with_uncertainty(data.X[after])
     except (ModelError, AttributeError, ValueError) as err:
@@ -218,7 +261,7 @@ def _holdout(
     )  # fmt: skip
 
 
-def _coldstart(data: TrainingData) -> TasteModel:
+def _coldstart(data: TrainingData, columns: Sequence[str]) -> TasteModel:
     with quiet_fit():
         final = ColdStartClassifier().fit(data.X, data.labels.loved)
     return TasteModel(
@@ -226,7 +269,7 @@ def _coldstart(data: TrainingData) -> TasteModel:
         kind="coldstart",
         config=COLDSTART.to_dict(),
         final=final,
-        columns=feature_schema().columns,
+        columns=tuple(columns),
     )
 
 
@@ -246,58 +289,76 @@ def coldstart_reason(data: TrainingData, settings: Settings, err: NotEnoughData 
     return f"{err}: ranking by similarity to what you loved and removed"
 
 
-def train_and_register(
+@dataclass
+class Trained:
+    """What one training run decided, before anything is saved.
+
+    ``recorded`` are the models to record, in order: the new one, and when
+    the gate kept the configuration in use, that configuration refit on
+    today's ratings (the one then in use).  The daemon saves and records
+    them (:func:`train_and_register`); the replay keeps them in memory.
+    """
+
+    recorded: list[Candidate]
+    report: TrainReport
+
+    @property
+    def in_use(self) -> Candidate | None:
+        """The recorded model that is in use after this run (None: the old one stays)."""
+        promoted = [c for c in self.recorded if c.decision.promote]
+        return promoted[-1] if promoted else None
+
+
+def decide_training(
+    data: TrainingData,
+    current: InUse | None,
     *,
-    session: Session,
     settings: Settings,
-    fast: bool = False,
-    augment: bool = False,
+    options: ModelOptions,
+    columns: Sequence[str],
     progress: Progress | None = None,
     detail: Progress | None = None,
-) -> TrainReport:
-    """Train on the stored ratings, save the artifact, record it and maybe promote it.
+) -> Trained:
+    """The train job's decisions, free of the database: cold start or nested CV, then the gate.
 
     ``progress`` hears each step worth a line; ``detail`` the folds as they finish.
     """
     say = progress or (lambda _msg: None)
-    data = load_training_data(session=session, settings=settings)
     if data.n == 0:
-        return TrainReport(status="skipped", n_ratings=0, decision="no ratings yet")
-    current = promoted_model(session=session)
-    options = model_options(settings, fast=fast, augment=augment)
+        return Trained([], TrainReport(status="skipped", n_ratings=0, decision="no ratings yet"))
     rating_cut = int(data.event_ids.max())
     result: TrainResult | None = None
     reason_cold: NotEnoughData | None = None
     if data.n >= settings.min_ratings and data.labels.n_negative > 0:
         say(
             f"training on {data.n} ratings ({data.labels.n_positive} loved) x "
-            f"{len(feature_schema().columns)} features (nested CV) ..."
+            f"{len(columns)} features (nested CV) ..."
         )
         try:
             result = train_model(
-                data.X, data.labels, options=options, columns=feature_schema().columns,
+                data.X, data.labels, options=options, columns=columns,
                 groupings=data.groupings, progress=detail,
             )  # fmt: skip
         except NotEnoughData as err:
             reason_cold = err
     if result is None:
-        return _train_coldstart(session, settings, data, current, rating_cut, reason_cold, say)
-    return _gate_trained(session, settings, data, current, result, options, rating_cut, say)
+        return _decide_coldstart(settings, data, current, rating_cut, reason_cold, columns, say)
+    return _decide_trained(data, current, result, options, rating_cut, columns, say)
 
 
-def _train_coldstart(
-    session: Session,
+def _decide_coldstart(
     settings: Settings,
     data: TrainingData,
-    current: ModelVersion | None,
+    current: InUse | None,
     rating_cut: int,
     err: NotEnoughData | None,
+    columns: Sequence[str],
     say: Progress,
-) -> TrainReport:
+) -> Trained:
     why = coldstart_reason(data, settings, err)
     say(why)
-    model = _coldstart(data)
-    if current is None or current.kind == "coldstart" or _config_in_use(current) is None:
+    model = _coldstart(data, columns)
+    if current is None or current.kind == "coldstart" or current.config is None:
         decision = first(f"cold start with your latest ratings ({why})")
     else:
         decision = GateDecision(
@@ -309,39 +370,38 @@ def _train_coldstart(
     metrics = {"metric": "roc_auc", "score": None, "rating_cut": rating_cut, "why": why,
                "n_loved": data.labels.n_positive}  # fmt: skip
     params = {"candidate": "coldstart", "config": COLDSTART.to_dict()}
-    row = _register(session, settings, data, Candidate(model, params, metrics, decision))
-    log.info("model %s (coldstart, %d ratings): %s", row.version, data.n, decision.as_text())
-    return TrainReport(
+    report = TrainReport(
         status="coldstart",
         n_ratings=data.n,
         n_loved=data.labels.n_positive,
-        version=row.version,
         kind="coldstart",
         promoted=decision.promote,
         decision=decision.as_text(),
         outcome=decision.outcome,
     )
+    return Trained([Candidate(model, params, metrics, decision)], report)
 
 
-def _gate_trained(
-    session: Session,
-    settings: Settings,
+def _decide_trained(
     data: TrainingData,
-    current: ModelVersion | None,
+    current: InUse | None,
     result: TrainResult,
     options: ModelOptions,
     rating_cut: int,
+    columns: Sequence[str],
     say: Progress,
-) -> TrainReport:
+) -> Trained:
     evaluation = result.evaluation
     new_config = evaluation.final_config
     assert new_config is not None  # train_model always sets it
-    in_use = None if current is None else _config_in_use(current)
+    in_use = None if current is None else current.config
     decision: GateDecision
     if current is None:
         decision = first()
     elif in_use is None:
         decision = first("the model in use predates this kind of model and cannot be compared")
+    elif in_use == new_config:
+        decision = same(data.n)
     else:
         say(f"comparing with the model in use ({in_use.key}) on the same folds ...")
         comparison = compare(
@@ -362,17 +422,17 @@ def _gate_trained(
         "config": new_config.to_dict(),
         "params_by_fold": evaluation.chosen_result.choices(),
     }
-    row = _register(session, settings, data, Candidate(result.model, params, metrics, decision))
-    log.info("model %s (%s, %d ratings): %s", row.version, row.kind, data.n, decision.as_text())
+    recorded = [Candidate(result.model, params, metrics, decision)]
     if not decision.promote and current is not None and in_use is not None:
-        row = _refit_in_use(session, settings, data, current, in_use, options, decision, rating_cut)
+        recorded.append(
+            _refit_in_use(data, current, in_use, options, decision, rating_cut, columns)
+        )
     c = decision.comparison
-    return TrainReport(
+    report = TrainReport(
         status="trained",
         n_ratings=data.n,
         n_loved=data.labels.n_positive,
-        version=row.version,
-        kind=row.kind,
+        kind=result.model.kind,
         promoted=decision.promote,
         decision=decision.as_text(),
         outcome=decision.outcome,
@@ -382,27 +442,27 @@ def _gate_trained(
         diff_se=None if c is None else clean(c.diff.se),
         table=comparison_text(evaluation),
     )
+    return Trained(recorded, report)
 
 
 def _refit_in_use(
-    session: Session,
-    settings: Settings,
     data: TrainingData,
-    current: ModelVersion,
+    current: InUse,
     config: Config,
     options: ModelOptions,
     decision: GateDecision,
     rating_cut: int,
-) -> ModelVersion:
+    columns: Sequence[str],
+) -> Candidate:
     """The configuration in use won: refit it on today's ratings so it keeps learning."""
     grouping = choose_grouping(data.labels.loved, data.groupings, n_splits=options.outer_splits)
     if config.family == "coldstart":
-        model = _coldstart(data)
+        model = _coldstart(data, columns)
         fold_aucs: list[float] = []
     else:
         model, fold_aucs = fit_fixed(
-            data.X, data.labels, config, name=str((current.params or {}).get("candidate", "mlp")),
-            options=options, columns=feature_schema().columns, grouping=grouping,
+            data.X, data.labels, config, name=current.candidate, options=options,
+            columns=columns, grouping=grouping,
         )  # fmt: skip
     c = decision.comparison
     score = c.current.mean if c is not None else float(np.nanmean(fold_aucs or [math.nan]))
@@ -420,13 +480,40 @@ def _refit_in_use(
         "rating_cut": rating_cut,
         "n_loved": data.labels.n_positive,
     }
-    params = {
-        "candidate": (current.params or {}).get("candidate", "mlp"),
-        "config": config.to_dict(),
-    }
-    row = _register(session, settings, data, Candidate(model, params, metrics, keep, text))
-    log.info("model %s: %s", row.version, text)
-    return row
+    params = {"candidate": current.candidate, "config": config.to_dict()}
+    return Candidate(model, params, metrics, keep, text)
+
+
+def train_and_register(
+    *,
+    session: Session,
+    settings: Settings,
+    fast: bool = False,
+    augment: bool = False,
+    progress: Progress | None = None,
+    detail: Progress | None = None,
+) -> TrainReport:
+    """Train on the stored ratings (:func:`decide_training`), save and record what it decided.
+
+    ``progress`` hears each step worth a line; ``detail`` the folds as they finish.
+    """
+    data = load_training_data(session=session, settings=settings)
+    columns = feature_schema().columns
+    row = promoted_model(session=session)
+    current = None if row is None else in_use_of(row, columns=columns)
+    trained = decide_training(
+        data, current, settings=settings, options=model_options(settings, fast=fast,
+        augment=augment), columns=columns, progress=progress, detail=detail,
+    )  # fmt: skip
+    report = trained.report
+    for candidate in trained.recorded:
+        recorded = _register(session, settings, data, candidate)
+        log.info(
+            "model %s (%s, %d ratings): %s", recorded.version, recorded.kind, data.n,
+            recorded.decision,
+        )  # fmt: skip
+        report.version, report.kind = recorded.version, recorded.kind
+    return report
 
 
 @dataclass

@@ -282,6 +282,9 @@ def classification_families(options: ModelOptions) -> list[Family]:
     if options.augment:
         augmented = tuple(Config("mlp+augment", c.params) for c in mlp)
         families.append(Family("mlp+augment", augmented, "experiment"))
+    if not options.report:
+        keep = {"study"} | (AUTO_ROLES if options.choose == "auto" else set())
+        families = [f for f in families if f.role in keep]
     return families
 
 

@@ -34,7 +34,7 @@ from models.nested import Progress, run_nested
 from models.options import ModelOptions
 from models.pipeline import Array, positive_proba, quiet_fit
 
-Outcome = Literal["first", "better", "tie", "worse", "incomparable", "coldstart"]
+Outcome = Literal["first", "better", "tie", "worse", "incomparable", "coldstart", "same"]
 HOLDOUT_MIN = 10
 """Ratings since the model in use was trained before the hold-out is shown."""
 
@@ -202,6 +202,20 @@ def _round(value: float) -> float | None:
 
 def first(reason: str = "no model in use yet") -> GateDecision:
     return GateDecision(True, "first", reason)
+
+
+def same(n_ratings: int) -> GateDecision:
+    """The inner search chose the configuration already in use: nothing to compare.
+
+    Both would be fitted on the same folds to the same numbers (a difference
+    of exactly 0), so the gate says so instead of calling it a tie, and the
+    refit on every rating is promoted without the second cross-validation.
+    """
+    return GateDecision(
+        True,
+        "same",
+        f"the same configuration as the model in use, refit on all {n_ratings} ratings",
+    )
 
 
 def decide(comparison: Comparison, *, new_n: int, current_n: int, margin_se: float) -> GateDecision:

@@ -36,6 +36,11 @@ class ModelOptions:
     """The gate calls two models tied unless they differ by more than this many SEs."""
     study: bool = True
     """Also report the study's regression R2 on explicit ratings, when there are enough."""
+    report: bool = True
+    """Also evaluate what only the report reads: the reducer sub-families and, unless
+    ``choose`` is ``auto``, the baselines.  The decision (the chosen family's nested score,
+    its calibration, the final fit) is the same either way: the inner search scores the
+    union of configurations once, with seeds that do not depend on the families."""
 
     @property
     def effective_max_iter(self) -> int:

@@ -22,6 +22,7 @@ the demo's own, a folder holding anything else is refused untouched, and
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,17 +35,20 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobs.feature_matrix import load_matrix
 from jobs.model_report import write_report
+from jobs.replay import nearest_order
 from models.catalogue_demo import BACH_ID, DemoTrack
+from models.typicality import standardised
 from service.demo_folders import new_run_dir
 from service.demo_listener import HiddenTaste, react, share_loved
 from service.demo_world import LISTENER, START, ListenerWorld, log_in
 from service.settings import Settings
 from service.spotify_sim import SpotifySim
-from service.store.app_state import BOT_PLAYLIST
+from service.store.app_state import BOT_PLAYLIST, TO_RATE_PLAYLIST, Slot
 from service.store.db import transaction
 from service.store.model_versions import promoted_model
-from service.store.ratings import add_rating, effective_ratings
+from service.store.ratings import add_rating, effective_ratings, liked_track_ids
 from service.store.tables import ModelVersion, Prediction, Track
 from service.wiring import wire
 
@@ -66,6 +70,42 @@ class CycleFigures:
     random_share: float | None
     liked: int
     removed: int
+    nn_share: float | None = None
+    """The same number of tracks nearest to the likes so far: the ranker to beat."""
+    loved: int = 0
+    nn_loved: int = 0
+    random_loved: float = 0.0
+    """Expected loved tracks in a random pick of the same size."""
+    asked: int = 0
+    """Tracks in "Bach to rate" this cycle."""
+    answered: int = 0
+
+
+@dataclass(frozen=True)
+class Share:
+    """Loved tracks among published ones, with a 95 % Wilson interval."""
+
+    loved: float
+    published: int
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, loved: float, published: int) -> Share:
+        if published == 0:
+            return cls(loved, 0, 0.0, 1.0)
+        z, n = 1.959964, published
+        p = loved / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return cls(loved, n, max(0.0, centre - half), min(1.0, centre + half))
+
+    @property
+    def share(self) -> float:
+        return self.loved / self.published if self.published else 0.0
+
+    def text(self) -> str:
+        return f"{self.share:.0%} [{self.low:.0%}-{self.high:.0%}]"
 
 
 @dataclass
@@ -77,6 +117,19 @@ class DemoResult:
     cycles: list[CycleFigures] = field(default_factory=list)
     playlist: list[dict[str, Any]] = field(default_factory=list)
     report_path: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    """Loved share over the last cycles: bachbot, nearest-neighbour, random (95 % intervals)."""
+
+    def summarise(self, last: int = 3) -> dict[str, Any]:
+        tail = self.cycles[-last:]
+        published = sum(c.published for c in tail)
+        shares = {
+            "bachbot": Share.of(sum(c.loved for c in tail), published),
+            "nearest_neighbour": Share.of(sum(c.nn_loved for c in tail), published),
+            "random": Share.of(sum(c.random_loved for c in tail), published),
+        }
+        self.summary = {"cycles": len(tail), **{k: asdict(v) for k, v in shares.items()}}
+        return shares
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -146,21 +199,36 @@ def run_demo(
                 before = _latest_version_id(sessions)
                 cycle.run_once()
                 figures = _observe(number, sessions, sim, tracks, taste, before)
-                published = _published(sessions, sim)
-                for i, track_id in enumerate(published):  # the listener plays the playlist
-                    sim.state.play(LISTENER, track_id, clock[0] + timedelta(minutes=1 + i))
-                reaction = react(published, tracks=tracks, taste=taste)
-                for track_id in reaction.like:
-                    sim.state.like(LISTENER, track_id, clock[0] + timedelta(minutes=5))
-                bot = _bot_playlist(sessions)
-                for track_id in reaction.remove:
-                    if bot:
-                        sim.state.remove_from_playlist(bot, track_id)
-                figures.liked, figures.removed = len(reaction.like), len(reaction.remove)
+                liked = removed = 0
+                for slot in (BOT_PLAYLIST, TO_RATE_PLAYLIST):  # the listener plays both lists
+                    playlist_id = _own(sessions, slot)
+                    listed = (
+                        [] if playlist_id is None else sim.state.playlist_track_ids(playlist_id)
+                    )
+                    for i, track_id in enumerate(listed):
+                        sim.state.play(LISTENER, track_id, clock[0] + timedelta(minutes=1 + i))
+                    reaction = react(listed, tracks=tracks, taste=taste)
+                    for track_id in reaction.like:
+                        sim.state.like(LISTENER, track_id, clock[0] + timedelta(minutes=5))
+                    for track_id in reaction.remove:
+                        if playlist_id is not None:
+                            sim.state.remove_from_playlist(playlist_id, track_id)
+                    liked, removed = liked + len(reaction.like), removed + len(reaction.remove)
+                    if slot is TO_RATE_PLAYLIST:
+                        figures.asked = len(listed)
+                        figures.answered = len(reaction.like) + len(reaction.remove)
+                figures.liked, figures.removed = liked, removed
                 result.cycles.append(figures)
                 progress(_line(figures))
                 if figures.gate:
                     progress(f"  retrain: {figures.gate}")
+            shares = result.summarise()
+            progress(
+                f"last {result.summary['cycles']} cycles, loved share of the playlist "
+                f"[95% interval]: bachbot {shares['bachbot'].text()}, nearest-neighbour "
+                f"ranker {shares['nearest_neighbour'].text()}, random pick "
+                f"{shares['random'].text()}"
+            )
             result.playlist = _playlist_listing(sessions, sim, tracks, taste)
             progress("writing the model report ...")
             with transaction(sessions) as session:
@@ -199,14 +267,25 @@ def _rate_by_hand(
             )
 
 
-def _bot_playlist(sessions: sessionmaker[Session]) -> str | None:
+def _own(sessions: sessionmaker[Session], slot: Slot[str]) -> str | None:
     with sessions() as session:
-        return BOT_PLAYLIST.get(session)
+        return slot.get(session)
 
 
 def _published(sessions: sessionmaker[Session], sim: SpotifySim) -> list[str]:
-    bot = _bot_playlist(sessions)
+    bot = _own(sessions, BOT_PLAYLIST)
     return [] if bot is None else sim.state.playlist_track_ids(bot)
+
+
+def _nearest_neighbour(
+    session: Session, candidates: list[str], likes: list[str], size: int
+) -> list[str]:
+    """The ``size`` candidates nearest to the likes in bachbot's own feature matrix."""
+    if not candidates or size == 0:
+        return []
+    X = standardised(load_matrix(session=session, track_ids=[*candidates, *likes]))
+    order = nearest_order(X[: len(candidates)], X[len(candidates) :])
+    return [candidates[i] for i in order[:size]]
 
 
 def _latest_version_id(sessions: sessionmaker[Session]) -> int:
@@ -232,8 +311,11 @@ def _observe(
             select(ModelVersion).where(ModelVersion.id > before).order_by(ModelVersion.id)
         ).all()
         gate = "; then ".join(v.decision for v in new if v.decision) or None
-    unrated = [t for t in tracks if t in known and t not in ratings]
+        unrated = sorted(t for t in tracks if t in known and t not in ratings)
+        likes = sorted(liked_track_ids(session=session) & set(tracks))
+        nearest = _nearest_neighbour(session, unrated, likes, len(published))
     auc = None if model is None else (model.metrics or {}).get("score")
+    random_share = share_loved(unrated, tracks=tracks, taste=taste)
     return CycleFigures(
         cycle=number,
         ratings=len(ratings),
@@ -243,9 +325,13 @@ def _observe(
         gate=gate,
         published=len(published),
         loved_share=share_loved(published, tracks=tracks, taste=taste),
-        random_share=share_loved(unrated, tracks=tracks, taste=taste),
+        random_share=random_share,
         liked=0,
         removed=0,
+        nn_share=share_loved(nearest, tracks=tracks, taste=taste),
+        loved=sum(taste.loves(tracks[t]) for t in published if t in tracks),
+        nn_loved=sum(taste.loves(tracks[t]) for t in nearest),
+        random_loved=(random_share or 0.0) * len(published),
     )
 
 
@@ -258,7 +344,9 @@ def _line(f: CycleFigures) -> str:
     return (
         f"cycle {f.cycle}: {f.ratings:3d} ratings | model {f.model_kind or 'none':9s} "
         f"nested ROC AUC {auc} | published {f.published:2d}, loved {_pct(f.loved_share)} "
-        f"vs random pick {_pct(f.random_share)} | listener liked {f.liked}, removed {f.removed}"
+        f"vs nearest-neighbour {_pct(f.nn_share)}, random pick {_pct(f.random_share)} | "
+        f"listener liked {f.liked}, removed {f.removed}"
+        + (f" ({f.answered} of {f.asked} to rate answered)" if f.asked else "")
     )
 
 

@@ -125,6 +125,8 @@ def _train(c: Counts) -> str:
             return f"a better model is in use ({auc}learned from {ratings})"
         if outcome == "tie":
             return f"model renewed, as good as the last ({auc}learned from {ratings})"
+        if outcome == "same":
+            return f"same kind of model, refit ({auc}learned from {ratings})"
         return f"model in use ({auc}learned from {ratings})"
     return f"the model in use scored better and stays, refit on all {ratings}"
 
@@ -150,8 +152,11 @@ def _publish(c: Counts) -> str:
         said = "playlist unchanged"
     if _yes(c, "rewritten") or _yes(c, "created") or _yes(c, "recreated"):
         said += f" ({plural(_n(c, 'published'), 'track')})"
-    if removals := _n(c, "removals"):
-        said += f"; {plural(removals, 'track')} you took out now count as low ratings"
+    if _yes(c, "to_rate_rewritten"):
+        said += f'; "Bach to rate" renewed ({plural(_n(c, "to_rate_published"), "track")})'
+    if removals := _n(c, "removals") + _n(c, "to_rate_removals"):
+        verb = "counts" if removals == 1 else "count"
+        said += f"; {plural(removals, 'track')} you took out now {verb} as low ratings"
     return said
 
 

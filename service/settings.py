@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
     """PostgreSQL or SQLite URL; default: SQLite file ``bachbot.db`` in data_dir."""
+    database_password_file: Path | None = None
+    """File holding the PostgreSQL password (a Docker secret), so it is in no environment
+    variable; the URL then names no password.  Read once at start-up."""
 
     # --- Spotify -------------------------------------------------------------
     spotify_client_id: str | None = Field(
@@ -143,6 +146,11 @@ class Settings(BaseSettings):
     )
     """Read only to warn: scores became probabilities in bachbot 0.2."""
     max_per_work: int = Field(default=2, ge=1)
+    explore: float = Field(default=0.1, ge=0, le=0.5)
+    """Share of "Predicted favourites" for uncertain tracks with a high upside (0: pure top)."""
+    to_rate_name: str = Field(default="Bach to rate", min_length=1, max_length=100)
+    to_rate_size: int = Field(default=10, ge=0, le=100)
+    """Tracks in "Bach to rate", picked to teach the model most; 0 turns the playlist off."""
 
     # --- daemon --------------------------------------------------------------
     sync_minutes: float = Field(default=30.0, gt=0)
@@ -200,6 +208,39 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> Settings:
+        """Put the secret file's password into the URL (trailing newlines dropped, as the
+        postgres image does with ``POSTGRES_PASSWORD_FILE``)."""
+        path = self.database_password_file
+        if path is None:
+            return self
+        from sqlalchemy.engine import make_url
+
+        if not (self.database_url or "").startswith("postgresql"):
+            raise ValueError(
+                "BACHBOT_DATABASE_PASSWORD_FILE is set but BACHBOT_DATABASE_URL is not a "
+                "postgresql:// URL; set both or neither"
+            )
+        try:
+            password = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as err:
+            why = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+            raise ValueError(
+                f"cannot read BACHBOT_DATABASE_PASSWORD_FILE {path}: {why}; check the path "
+                "and that the file is readable by this user"
+            ) from err
+        if not password:
+            raise ValueError(f"BACHBOT_DATABASE_PASSWORD_FILE {path} is empty")
+        url = make_url(str(self.database_url))
+        if url.password not in (None, password):  # the same one again: settings rebuilt
+            raise ValueError(
+                "BACHBOT_DATABASE_URL holds a password and BACHBOT_DATABASE_PASSWORD_FILE is "
+                "set; keep the password in one place (the file)"
+            )
+        self.database_url = url.set(password=password).render_as_string(hide_password=False)
+        return self
 
     @field_validator("title_patterns")
     @classmethod

@@ -36,12 +36,14 @@ from service.store.app_state import (
 from service.store.auth_health import TokenHealth, token_health
 from service.store.db import hide_password
 from service.store.history import (
+    Asked,
     last_publications,
     library_size,
     model_by_version,
     model_history,
     predictions_of,
     recent_runs,
+    to_rate_answers,
     tracks_by_id,
 )
 from service.store.jobruns import last_runs
@@ -156,6 +158,11 @@ class StatusSnapshot:
     table_counts: dict[str, int]
     """Raw row counts per table: for ``--json`` and nothing a person reads."""
     bot_playlist_id: str | None
+    to_rate_name: str = "Bach to rate"
+    to_rate_size: int = 0
+    """0: "Bach to rate" is turned off."""
+    to_rate: Asked | None = None
+    """How the listener answered "Bach to rate" (None: not published yet)."""
 
 
 def collect_status(
@@ -204,6 +211,9 @@ def collect_status(
                 for table in ALL_TABLES
             },
             bot_playlist_id=_bot_playlist_id(session=session),
+            to_rate_name=settings.to_rate_name,
+            to_rate_size=settings.to_rate_size,
+            to_rate=to_rate_answers(session=session),
         )
     return snapshot
 

@@ -25,6 +25,7 @@ from service.status_text import (
     model_sentence,
     playlist_sentence,
     provider_name,
+    to_rate_sentence,
 )
 
 REFRESH_SECONDS = 60
@@ -91,6 +92,7 @@ def render_page(snapshot: StatusSnapshot, *, refresh_seconds: int = REFRESH_SECO
     sections = [
         _attention(snapshot),
         _playlist(snapshot.playlist, snapshot),
+        _to_rate(snapshot),
         _model(snapshot.model, snapshot),
         _activity(snapshot),
         _login(snapshot),
@@ -152,6 +154,16 @@ def _playlist(playlist: PlaylistView | None, snapshot: StatusSnapshot) -> str:
         "explain its picks; it makes no reasons up.</p>"
     )
     return head + intro + table + _changes(playlist) + "</section>"
+
+
+def _to_rate(snapshot: StatusSnapshot) -> str:
+    sentence = to_rate_sentence(snapshot)
+    if sentence is None:
+        return ""
+    return (
+        f'<section id="to-rate"><h2>{escape(snapshot.to_rate_name)}</h2>'
+        f"<p>{escape(sentence)}</p></section>"
+    )
 
 
 def _changes(playlist: PlaylistView) -> str:

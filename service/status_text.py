@@ -95,6 +95,20 @@ def playlist_sentence(playlist: PlaylistView | None, snapshot: StatusSnapshot) -
     return f"{said}; {changes_sentence(playlist, snapshot)}."
 
 
+def to_rate_sentence(snapshot: StatusSnapshot) -> str | None:
+    """How the listener has answered "Bach to rate" (None when it is off and never used)."""
+    asked = snapshot.to_rate
+    name = f'"{snapshot.to_rate_name}"'
+    if asked is None:
+        if snapshot.to_rate_size == 0:
+            return None
+        return f"{name} starts once a model is in use: tracks it would learn most from."
+    answered = f"you answered {asked.answered} of the {plural(asked.asked, 'track')} it asked about"
+    waiting = f"{asked.waiting} waiting" if asked.waiting else "none waiting"
+    off = " (now turned off)" if snapshot.to_rate_size == 0 else ""
+    return f"{name}{off}: {answered}, {waiting}; like or remove them to teach bachbot."
+
+
 def changes_sentence(playlist: PlaylistView, snapshot: StatusSnapshot) -> str:
     if playlist.previous_at is None:
         return "this is its first list"
@@ -124,7 +138,9 @@ def render_status_text(snapshot: StatusSnapshot) -> str:
         more = len(snapshot.playlist.rows) - TOP_TRACKS
         if more > 0:
             lines.append(f"      ... and {plural(more, 'more track')} (see the status page)")
-    lines += [model_sentence(snapshot.model, snapshot), library_sentence(snapshot), ""]
+    to_rate = to_rate_sentence(snapshot)
+    lines += [*([to_rate] if to_rate else []), model_sentence(snapshot.model, snapshot)]
+    lines += [library_sentence(snapshot), ""]
     lines.append("Recent activity:")
     lines += [f"  {run_line(run, snapshot)}" for run in snapshot.latest_runs] or [
         "  nothing has run yet"
@@ -192,6 +208,14 @@ def status_json(snapshot: StatusSnapshot) -> dict[str, Any]:
         },
         "ratings": snapshot.ratings,
         "bot_playlist_id": snapshot.bot_playlist_id,
+        "to_rate": None
+        if snapshot.to_rate is None
+        else {
+            "name": snapshot.to_rate_name,
+            "asked": snapshot.to_rate.asked,
+            "answered": snapshot.to_rate.answered,
+            "waiting": snapshot.to_rate.waiting,
+        },
         "providers": snapshot.providers,
         "notes": list(snapshot.notes),
         "unreadable_playlists": [

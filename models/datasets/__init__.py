@@ -46,6 +46,8 @@ class Table:
     ignored: list[str] = field(default_factory=list)
     id_like: list[str] = field(default_factory=list)
     groupings: list[Grouping] = field(default_factory=list)
+    extra: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    """Columns asked for by ``also``: read beside the features, never used as one."""
 
 
 def _number(text: str) -> float | None:
@@ -106,6 +108,7 @@ def read_table(
     target: str,
     features: Sequence[str] | None = None,
     group: Sequence[str] | None = None,
+    also: Sequence[str] = (),
 ) -> Table:
     """Read a CSV (comma, semicolon or tab; ``#`` lines are comments) into X, y.
 
@@ -113,7 +116,9 @@ def read_table(
     ID-like ones (noted); named features must exist and be numeric.  Rows
     without a target value are dropped (noted).  ``group`` names columns whose
     combined value marks related rows (the same song, the same work); without
-    it, rows with identical features are grouped.
+    it, rows with identical features are grouped.  ``also`` names numeric
+    columns to return beside the features (in ``Table.extra``), such as a
+    popularity a baseline ranks by; they are never features.
     """
     text = _read_text(path)
     lines = [line for line in io.StringIO(text) if not line.lstrip().startswith("#")]
@@ -173,6 +178,15 @@ def read_table(
             )
         if ignored:
             notes.append(f"ignored non-numeric column(s): {', '.join(ignored)}")
+    for name in also:
+        if name == target or name not in header:
+            what = "is the target" if name == target else "is not a column"
+            raise DatasetError(f"{name!r} {what} of {path.name}; name another column")
+        if parsed[name] is None:
+            raise DatasetError(f"column {name!r} in {path.name} is not numeric")
+        if features and name in features:
+            raise DatasetError(f"{name!r} cannot be both a feature and read beside them")
+    columns = [c for c in columns if c not in also]
     if not columns:
         raise DatasetError(f"dataset {path.name} has no numeric feature columns besides {target!r}")
     y = np.array(target_values, dtype=float)
@@ -195,6 +209,7 @@ def read_table(
         ignored=ignored,
         id_like=id_like,
         groupings=groupings,
+        extra={name: np.array(parsed[name], dtype=float)[keep] for name in also},
     )
 
 

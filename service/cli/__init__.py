@@ -50,6 +50,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "service.cli.auth",
     "service.cli.sim",
     "service.cli.model",
+    "service.cli.replay",
     "service.cli.bench",
 )
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from service.cli import settings_of
+from service.cli.table_options import FEATURES, GROUP, POSITIVE_AT, names
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -34,11 +35,6 @@ def _echo_err(message: str) -> None:
 def _fail(message: str) -> typer.Exit:
     _echo_err(f"bachbot: {message}")
     return typer.Exit(1)
-
-
-def _split(text: str | None) -> list[str] | None:
-    names = [part.strip() for part in (text or "").split(",") if part.strip()]
-    return names or None
 
 
 def _require_database(settings: Settings, what: str) -> None:
@@ -93,26 +89,9 @@ def register(app: typer.Typer) -> None:
         target: str | None = typer.Option(
             None, "--target", metavar="COLUMN", help="Column to predict (with --dataset)."
         ),
-        features: str | None = typer.Option(
-            None,
-            "--features",
-            metavar="a,b,c",
-            help="Feature columns (default: every numeric column except ID-like ones).",
-        ),
-        group: str | None = typer.Option(
-            None,
-            "--group",
-            metavar="a,b",
-            help="Columns whose values mark related rows (same song, same work); "
-            "kept on one side of every split.",
-        ),
-        positive_at: float | None = typer.Option(
-            None,
-            "--positive-at",
-            metavar="VALUE",
-            help="Target values at or above this count as loved (default: 0/1 as is, "
-            "1-10 ratings from BACHBOT_LOVE_THRESHOLD).",
-        ),
+        features: str | None = FEATURES,
+        group: str | None = GROUP,
+        positive_at: float | None = POSITIVE_AT,
         model: str | None = typer.Option(
             None, "--model", metavar="mlp|auto", help="Override BACHBOT_MODEL for this run."
         ),
@@ -141,9 +120,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--dataset needs --target COLUMN (the column to predict)")
         options = model_options(settings, fast=fast, augment=augment)
         if dataset is not None and target:
-            table = read_table(
-                dataset, target=target, features=_split(features), group=_split(group)
-            )
+            table = read_table(dataset, target=target, features=names(features), group=names(group))
             for note in table.notes:
                 _echo_err(f"note: {note}")
             labels = dataset_labels(table.y, positive_at, settings.love_threshold, target)

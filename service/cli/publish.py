@@ -21,6 +21,17 @@ def publication_text(report: PublishReport, settings: Settings) -> str:
         f"{report.model_version or 'none yet'})"
         + (f"; {len(report.removals)} removed by you became low ratings" if report.removals else "")
         + ("; it had been deleted and was created again" if report.recreated else "")
+        + _to_rate_text(report, settings)
+    )
+
+
+def _to_rate_text(report: PublishReport, settings: Settings) -> str:
+    if report.to_rate_playlist_id is None:
+        return ""
+    verb = "rewrote" if report.to_rate_rewritten else "left unchanged"
+    removed = report.to_rate_removals
+    return f'; {verb} "{settings.to_rate_name}" ({report.to_rate_published} tracks)' + (
+        f", {len(removed)} removed by you became low ratings" if removed else ""
     )
 
 
@@ -34,8 +45,8 @@ def register(app: typer.Typer) -> None:
     spotify_job_command(
         app,
         "publish",
-        summary='Update "Predicted favourites" from the current scores (run `bachbot score` '
-        "first).",
+        summary='Update "Predicted favourites" and "Bach to rate" from the current scores '
+        "(run `bachbot score` first).",
         need='bachbot publish writes "Predicted favourites" on Spotify',
         parts=_parts,
     )

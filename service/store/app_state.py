@@ -141,6 +141,14 @@ PENDING_PUBLICATION: Slot[PendingPublication] = Slot(
 PLAYLIST_RECREATED = text_slot("note.playlist_recreated")
 """Set (in words) when the user deleted the playlist and bachbot made it again."""
 
+TO_RATE_PLAYLIST = text_slot("ask.playlist_id")
+"""The id of "Bach to rate", bachbot's playlist of tracks to ask the listener about."""
+TO_RATE_PENDING: Slot[PendingPublication] = Slot(
+    "ask.pending", PendingPublication.decode, PendingPublication.encode
+)
+TO_RATE_RECREATED = text_slot("note.to_rate_recreated")
+"""Set (in words) when the user deleted "Bach to rate" and bachbot made it again."""
+
 # --- Spotify access ---------------------------------------------------------------------
 
 AUTH_REVOKED = text_slot("auth.revoked")

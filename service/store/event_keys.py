@@ -23,7 +23,7 @@ The keys (``source:track:basis``):
 
 Explicit and imported ratings carry no key (NULL, which the unique index
 allows any number of times): a person may give the same rating twice on
-purpose.  Migration ``0003`` gave the events recorded before it their keys,
+purpose.  Migration ``0004`` gave the events recorded before it their keys,
 with these same rules, and removed the duplicates.
 """
 

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.store.tables import JobRun, ModelVersion, Prediction, Publication, Track
+from service.store.tables import (
+    JobRun,
+    ModelVersion,
+    PlaylistKind,
+    Prediction,
+    Publication,
+    Rating,
+    Track,
+)
 
 
 @dataclass(frozen=True)
@@ -29,13 +37,20 @@ def recent_runs(*, session: Session, limit: int) -> list[JobRun]:
     return list(session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(limit)))
 
 
-def last_publications(*, session: Session) -> tuple[Publication | None, Publication | None]:
-    """The newest publication and the one before it on the same playlist (or None).
+def last_publications(
+    *, session: Session, kind: PlaylistKind = PlaylistKind.FAVOURITES
+) -> tuple[Publication | None, Publication | None]:
+    """The newest publication of one of bachbot's playlists and the one before it (or None).
 
     Only the same playlist counts as "before": after the user deleted the
     playlist and bachbot recreated it, the old list says nothing about the new one.
     """
-    latest = session.scalars(select(Publication).order_by(Publication.id.desc()).limit(1)).first()
+    latest = session.scalars(
+        select(Publication)
+        .where(Publication.playlist_kind == kind)
+        .order_by(Publication.id.desc())
+        .limit(1)
+    ).first()
     if latest is None:
         return None, None
     previous = session.scalars(
@@ -86,3 +101,36 @@ def library_size(*, session: Session) -> LibrarySize:
     total = session.scalar(select(func.count()).select_from(Track)) or 0
     bach = session.scalar(select(func.count()).select_from(Track).where(Track.is_bach)) or 0
     return LibrarySize(tracks=total, bach_tracks=bach)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """How the listener has answered "Bach to rate"."""
+
+    asked: int
+    """Distinct tracks ever put in "Bach to rate"."""
+    answered: int
+    """Of those, the ones the listener has since liked, removed or rated."""
+    waiting: int
+    """Tracks in it now that have no answer yet."""
+
+
+def to_rate_answers(*, session: Session) -> Asked | None:
+    """None until "Bach to rate" has been published once."""
+    lists = list(
+        session.scalars(
+            select(Publication.track_ids)
+            .where(Publication.playlist_kind == PlaylistKind.TO_RATE)
+            .order_by(Publication.id)
+        )
+    )
+    if not lists:
+        return None
+    asked = {str(t) for ids in lists for t in (ids or [])}
+    answered = (
+        set(session.scalars(select(Rating.track_id).where(Rating.track_id.in_(asked))))
+        if asked
+        else set()
+    )
+    current = [str(t) for t in (lists[-1] or [])]
+    return Asked(len(asked), len(answered), sum(1 for t in current if t not in answered))

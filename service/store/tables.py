@@ -8,6 +8,7 @@ Alembic migration in ``service/store/migrations``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -229,13 +230,25 @@ class Prediction(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class PlaylistKind(StrEnum):
+    """bachbot's own playlists."""
+
+    FAVOURITES = "favourites"
+    """"Predicted favourites": what the model expects the listener to love."""
+    TO_RATE = "to_rate"
+    """"Bach to rate": what the model would learn most from hearing about."""
+
+
 class Publication(Base):
-    """What bachbot wrote into "Predicted favourites", in order."""
+    """What bachbot wrote into one of its playlists, in order."""
 
     __tablename__ = "publications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     playlist_id: Mapped[str] = mapped_column(String(64), index=True)
+    playlist_kind: Mapped[str] = mapped_column(
+        String(16), default=PlaylistKind.FAVOURITES, server_default=PlaylistKind.FAVOURITES.value
+    )
     snapshot_id: Mapped[str | None] = mapped_column(String(255))
     track_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     model_version: Mapped[str | None] = mapped_column(String(64))

@@ -9,9 +9,12 @@ runs read-only as the image's unprivileged user, and holds no secret.
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import os
 import re
+import subprocess
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,9 +26,12 @@ from service.settings import Settings
 from tests.deploy.files import (
     COMPOSE_SCHEMA,
     ENV_EXAMPLE,
+    ROOT,
+    dockerignore_rules,
     environment_of,
     exec_form,
     interpolate,
+    is_ignored,
     load_compose,
     read_stages,
 )
@@ -142,7 +148,7 @@ def test_bot_reads_dotenv_and_uses_the_db_service(compose: dict[str, Any]) -> No
     bot = compose["services"]["bot"]
     assert bot["env_file"] in (".env", [".env"])
     env = environment_of(bot)
-    url = urlsplit(interpolate(env["BACHBOT_DATABASE_URL"], {"POSTGRES_PASSWORD": "pw"}))
+    url = urlsplit(interpolate(env["BACHBOT_DATABASE_URL"], {}))
     assert url.scheme == "postgresql+psycopg" and url.hostname == "db" and url.port == 5432
     assert url.path == "/" + environment_of(compose["services"]["db"])["POSTGRES_DB"]
     assert env["BACHBOT_DATA_DIR"] == "/data"
@@ -150,35 +156,74 @@ def test_bot_reads_dotenv_and_uses_the_db_service(compose: dict[str, Any]) -> No
     assert env["BACHBOT_HTTP_PORT"] == "8888"
 
 
+def test_database_password_is_a_file_secret_in_no_environment(compose: dict[str, Any]) -> None:
+    """Both containers read the one secret file; the URL names no password."""
+    (name,) = compose["secrets"]
+    source = compose["secrets"][name]["file"]
+    target = f"/run/secrets/{name}"
+    db, bot = compose["services"]["db"], compose["services"]["bot"]
+    assert db["secrets"] == bot["secrets"] == [name]
+    assert environment_of(db)["POSTGRES_PASSWORD_FILE"] == target
+    assert environment_of(bot)["BACHBOT_DATABASE_PASSWORD_FILE"] == target
+    assert urlsplit(environment_of(bot)["BACHBOT_DATABASE_URL"]).password is None
+    for service in (db, bot):
+        assert not [k for k in environment_of(service) if k.endswith("PASSWORD")]
+    assert is_ignored(source.removeprefix("./"), dockerignore_rules())
+    ignored = subprocess.run(["git", "check-ignore", "-q", source], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, f"{source} must be git-ignored"
+
+
+def test_grace_period_outlasts_the_daemons_own_stop_wait(compose: dict[str, Any]) -> None:
+    """`docker compose stop` must let a running job finish, not SIGKILL it."""
+    from service.daemon import Daemon
+
+    stop_wait = inspect.signature(Daemon).parameters["stop_timeout_s"].default
+    grace = compose["services"]["bot"]["stop_grace_period"]
+    assert GO_DURATION.match(grace)
+    seconds = sum(
+        float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in re.findall(r"([\d.]+)([hms])", grace)
+    )
+    # After the job's wait the daemon still stops its HTTP server (up to 5 s) and the lock.
+    assert seconds >= stop_wait + 10, f"stop_grace_period {grace} vs the daemon's {stop_wait} s"
+
+
 def test_compose_file_holds_no_secret(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for key, value in environment_of(service).items():
-            if SECRET_KEY.search(key):
+            if key.endswith("_FILE"):  # names where a secret is mounted, not the secret
+                assert value.startswith("/run/secrets/"), f"{name}.{key} must be a secret"
+            elif SECRET_KEY.search(key):
                 assert ONLY_INTERPOLATION.match(value), f"{name}.{key} must come from .env"
             userinfo = URL_PASSWORD.search(value)
             if userinfo:
                 assert ONLY_INTERPOLATION.match(userinfo["pw"]), f"{name}.{key} holds a password"
 
 
-def test_compose_stops_with_a_clear_message_without_a_database_password(
-    compose: dict[str, Any],
-) -> None:
-    env = environment_of(compose["services"]["db"])
-    with pytest.raises(KeyError, match="POSTGRES_PASSWORD"):
-        interpolate(env["POSTGRES_PASSWORD"], {"POSTGRES_PASSWORD": ""})
+def test_compose_refuses_to_start_without_a_status_page_token(compose: dict[str, Any]) -> None:
+    """The bot listens on 0.0.0.0 in its container: the status page needs its token."""
+    env = environment_of(compose["services"]["bot"])
+    with pytest.raises(KeyError, match="BACHBOT_HTTP_TOKEN"):
+        interpolate(env["BACHBOT_HTTP_TOKEN"], {"BACHBOT_HTTP_TOKEN": ""})
+    assert interpolate(env["BACHBOT_HTTP_TOKEN"], {"BACHBOT_HTTP_TOKEN": "t0k"}) == "t0k"
 
 
 def test_bot_settings_inside_the_container_are_valid(
-    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Image ENV, then .env.example with its blanks filled in, then compose's environment."""
+    """Image ENV, then .env.example with its blanks filled in, then compose's environment,
+    with the password secret where compose mounts it (moved under tmp_path)."""
     example = dotenv_values(ENV_EXAMPLE)
     filled = {name: value or f"filled-{name.lower()}" for name, value in example.items()}
     filled["BACHBOT_DATABASE_URL"] = ""  # a blank that stays blank: compose sets it
+    filled["BACHBOT_DATABASE_PASSWORD_FILE"] = ""  # likewise
     filled["BACHBOT_CV_REPEATS"] = ""  # blank means "chosen by the number of ratings"
     container_env = {**read_stages()[1][-1].env(), **filled}
     for key, value in environment_of(compose["services"]["bot"]).items():
         container_env[key] = interpolate(value, filled)
+    secret = tmp_path / "db_password"
+    secret.write_text("from-the-secret\n", encoding="utf-8")
+    assert container_env["BACHBOT_DATABASE_PASSWORD_FILE"] == "/run/secrets/db_password"
+    container_env["BACHBOT_DATABASE_PASSWORD_FILE"] = str(secret)
     for key in list(os.environ):
         if key.startswith(("BACHBOT_", "SPOTIPY_")):
             monkeypatch.delenv(key)
@@ -189,7 +234,8 @@ def test_bot_settings_inside_the_container_are_valid(
 
     assert str(settings.data_dir) == "/data"
     assert (settings.http_host, settings.http_port) == ("0.0.0.0", 8888)
+    assert settings.http_token is not None
     assert settings.resolved_database_url == (
-        "postgresql+psycopg://bachbot:filled-postgres_password@db:5432/bachbot"
+        "postgresql+psycopg://bachbot:from-the-secret@db:5432/bachbot"
     )
     assert settings.playlist_name == "Predicted favourites"

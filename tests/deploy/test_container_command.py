@@ -30,6 +30,7 @@ from tests.deploy.files import environment_of, exec_form, interpolate, load_comp
 
 TEST_TOKEN = "deploy-test-token-5be1d0"
 TEST_CLIENT_SECRET = "deploy-test-client-secret-91c4e2"
+TEST_DB_PASSWORD = "deploy-test-db-password-3d7a08"  # the local server trusts; it is not checked
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: nothing may leave this machine
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 45.0
@@ -67,12 +68,18 @@ def _container_env(tmp_path: Path, database_url: str, port: int) -> dict[str, st
     container = dict(read_stages()[1][-1].env())
     bot = load_compose()["services"]["bot"]
     for key, value in environment_of(bot).items():
-        container[key] = interpolate(value, {"POSTGRES_PASSWORD": "unused"})
+        container[key] = interpolate(value, {"BACHBOT_HTTP_TOKEN": TEST_TOKEN})
     for key, value in container.items():
         if value == "/data" or value.startswith("/data/"):
             container[key] = str(tmp_path / "data") + value.removeprefix("/data")
         elif value.startswith("/tmp/"):
             container[key] = str(tmp_path / "tmp") + value.removeprefix("/tmp")
+    # The password secret, where compose mounts it, moved under tmp_path like /data.
+    secret = tmp_path / "run-secrets" / "db_password"
+    secret.parent.mkdir()
+    secret.write_text(TEST_DB_PASSWORD + "\n", encoding="utf-8")
+    assert container.pop("BACHBOT_DATABASE_PASSWORD_FILE") == "/run/secrets/db_password"
+    container["BACHBOT_DATABASE_PASSWORD_FILE"] = str(secret)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BACHBOT_", "SPOTIPY_"))}
     env.update(container)
     env.update(
@@ -145,4 +152,5 @@ def test_container_command_serves_health_and_stops_cleanly_on_sigterm(
     assert _healthcheck(env).returncode != 0, "the daemon still answers after SIGTERM"
     assert list(workdir.iterdir()) == [], "the daemon wrote outside /data and /tmp"
     assert TEST_TOKEN not in output and TEST_CLIENT_SECRET not in output
+    assert TEST_DB_PASSWORD not in output
     assert "Traceback" not in output, output

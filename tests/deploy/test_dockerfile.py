@@ -175,7 +175,14 @@ def test_build_context_holds_every_copied_path_and_no_local_secret(stages: list[
             for source in sources:
                 assert (ROOT / source).exists(), f"COPY {source}: no such file"
                 assert not is_ignored(source, rules), f"COPY {source}: excluded by .dockerignore"
-    for private in (".env", ".git/config", ".venv/bin/python", "data/bachbot.db", "tests/x.py"):
+    for private in (
+        ".env",
+        "secrets/db_password",
+        ".git/config",
+        ".venv/bin/python",
+        "data/bachbot.db",
+        "tests/x.py",
+    ):
         assert is_ignored(private, rules), f"{private} would be sent to the Docker daemon"
     assert not is_ignored("service/settings.py", rules)
     assert is_ignored("service/__pycache__/settings.cpython-311.pyc", rules)

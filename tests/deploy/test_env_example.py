@@ -17,8 +17,9 @@ from tests.deploy.files import ENV_EXAMPLE, read_env_example
 MACHINE_DEPENDENT = {"data_dir"}
 # Settings read only to warn that they no longer do anything; not in the example.
 RETIRED = "legacy_"
-# Names in .env.example that are not bachbot settings but docker compose's.
-COMPOSE_ONLY = {"POSTGRES_PASSWORD"}
+# Names in .env.example that are not bachbot settings but docker compose's (none since the
+# database password became a file secret).
+COMPOSE_ONLY: set[str] = set()
 
 
 def _env_names(name: str, info: FieldInfo) -> list[str]:
@@ -103,3 +104,10 @@ def test_env_example_loads_and_matches_the_real_defaults() -> None:
         if _plain(getattr(from_example, name)) != _plain(getattr(defaults, name))
     }
     assert differs == {}, "(.env.example, default) differ"
+
+
+def test_env_example_values_carry_no_quotes() -> None:
+    """docker compose strips quotes, but `docker run --env-file` and podman keep them in
+    the value: a quoted title pattern would then match no title at all."""
+    quoted = [e.name for e in read_env_example() if e.value[:1] in {"'", '"'}]
+    assert quoted == []

@@ -92,14 +92,17 @@ def test_trained_model_is_promoted_and_scores_every_unrated_track(
     assert all(p.uncertainty is not None and p.uncertainty >= 0 for p in predictions)
 
 
-def test_retraining_on_the_same_data_ties_and_promotes_the_newer_model(
+def test_retraining_on_the_same_data_says_same_configuration_and_promotes_the_newer_model(
     session: Session, quick_settings: Settings
 ) -> None:
+    """The same configuration chosen again is not "tied within a margin of 0.000": it is the
+    same model refit, promoted without a second cross-validation."""
     add_tracks(session, 40, rated=30)
     first = train_and_register(session=session, settings=quick_settings, fast=True)
     second = train_and_register(session=session, settings=quick_settings, fast=True)
-    assert second.promoted and second.outcome == "tie", second.decision
-    assert second.diff == 0.0 and "difference +0.000" in second.decision
+    assert second.promoted and second.outcome == "same", second.decision
+    assert second.diff is None and "same configuration" in second.decision
+    assert "margin" not in second.decision
     promoted = session.scalars(select(ModelVersion).where(ModelVersion.promoted)).all()
     assert [p.version for p in promoted] == [second.version] != [first.version]
 

@@ -50,6 +50,25 @@ def test_every_family_is_scored_on_the_same_outer_folds() -> None:
     assert len({tuple(v) for v in folds.values()}) == 1
 
 
+@pytest.mark.parametrize("choose", ["mlp", "auto"])
+def test_leaving_out_the_report_only_families_changes_no_decision(choose: str) -> None:
+    """``report=False`` (the replay's setting) drops what only the report reads; the chosen
+    family's folds, score, final configuration and predictions stay exactly the same."""
+    X, labels = taste_labels(70, seed=5)
+    full = train_model(X, labels, options=replace(QUICK, choose=choose), columns=list("abcdef"))
+    lean = train_model(
+        X, labels, options=replace(QUICK, choose=choose, report=False), columns=list("abcdef")
+    )
+    assert set(lean.evaluation.families) < set(full.evaluation.families)
+    assert "mlp[lda]" not in lean.evaluation.families
+    assert ("hgb" in lean.evaluation.families) == (choose == "auto")
+    assert lean.evaluation.score == full.evaluation.score
+    assert lean.evaluation.final_config == full.evaluation.final_config
+    a, _ = score(full.model, X)
+    b, _ = score(lean.model, X)
+    np.testing.assert_allclose(a, b)
+
+
 def test_auto_reports_the_outer_score_of_the_choosing_procedure() -> None:
     """auto's number is what its per-fold choices scored, not the best family's number."""
     X, labels = taste_labels(90, seed=3)

@@ -78,9 +78,9 @@ def test_scaler_maps_skewed_columns_through_quantiles_but_not_binary_ones() -> N
             (rng.uniform(size=200) < 0.05).astype(float),
         ]
     )
-    assert SkewAwareScaler(skew_threshold=2.0).fit(X).skewed_.tolist() == [1]
-    scaler = SkewAwareScaler().fit(X)  # the MLP family's default: every non-binary column
-    assert scaler.skewed_.tolist() == [0, 1]
+    assert SkewAwareScaler(skew_threshold=0.0).fit(X).skewed_.tolist() == [0, 1]
+    scaler = SkewAwareScaler().fit(X)  # the default maps what is skewed (|skew| >= 1)
+    assert scaler.skewed_.tolist() == [1]
     out = scaler.transform(X)
     assert abs(float(np.mean(out[:, 1]))) < 0.1
     np.testing.assert_array_equal(np.unique(out[:, 2]).size, 2)  # binary stays binary

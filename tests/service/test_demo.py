@@ -22,17 +22,23 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_demo_playlist_beats_a_random_pick(settings: Settings, tmp_path: Path, seed: int) -> None:
-    result = run_demo(settings, cycles=5, seed=seed, data_dir=tmp_path / "demo")
+def test_demo_playlist_beats_a_random_pick_and_the_nearest_neighbour_ranker(
+    settings: Settings, tmp_path: Path, seed: int
+) -> None:
+    result = run_demo(settings, cycles=6, seed=seed, data_dir=tmp_path / "demo")
     last = result.cycles[-1]
     assert last.published >= 10
-    tail = result.cycles[-3:]
-    loved = sum(c.loved_share or 0 for c in tail) / len(tail)
-    random = sum(c.random_share or 0 for c in tail) / len(tail)
-    assert loved >= random + 0.15, result.cycles
+    shares = result.summarise()
+    assert shares["bachbot"].share >= shares["random"].share + 0.15, result.cycles
+    assert shares["bachbot"].low > shares["random"].high, shares  # not within the noise
+    assert shares["bachbot"].share > shares["nearest_neighbour"].share, shares
     assert last.nested_auc is not None and last.model_kind != "coldstart"
     assert [c.ratings for c in result.cycles] == sorted(c.ratings for c in result.cycles)
-    assert any(c.gate and "SE" in c.gate for c in result.cycles)  # the gate's numbers shown
+    gates = [c.gate for c in result.cycles if c.gate]
+    assert gates and all(g.startswith(("promoted", "kept")) for g in gates)
+    compared = [g for g in gates if "on the same" in g]
+    assert all("SE" in g and "margin" in g for g in compared)  # the gate's numbers shown
+    assert any(c.asked for c in result.cycles) and any(c.answered for c in result.cycles)
     assert (Path(result.data_dir) / "bachbot.db").exists()
 
 

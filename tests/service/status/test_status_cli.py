@@ -6,8 +6,10 @@ import json
 from collections.abc import Callable
 
 import time_machine
+from sqlalchemy.orm import Session, sessionmaker
 
-from service.store.tables import ALL_TABLES
+from service.store.ratings import add_rating
+from service.store.tables import ALL_TABLES, PlaylistKind, Publication
 from tests.service.status.conftest import LATEST, TRACKS, Seeded
 
 Cli = Callable[..., tuple[int, str, str]]
@@ -46,3 +48,30 @@ def test_status_json_keeps_the_machine_readable_counts(cli: Cli, seeded: Seeded)
     assert snapshot["playlist"]["tracks"][0]["why"] == []
     assert snapshot["playlist"]["removed"] == ["t09", "t10"]
     assert snapshot["auth"]["state"] == "ok" and "a-secret" not in out
+
+
+def test_status_says_how_bach_to_rate_was_answered(
+    cli: Cli, seeded: Seeded, sessions: sessionmaker[Session]
+) -> None:
+    code, out, _ = cli("status")
+    assert '"Bach to rate" starts once a model is in use' in out  # on, nothing asked yet
+    asked = ["t01", "t02", "t03"]
+    with sessions() as session:
+        session.add(Publication(playlist_id="ask", playlist_kind=PlaylistKind.TO_RATE,
+                                snapshot_id="a1", track_ids=asked, model_version="v4"))  # fmt: skip
+        add_rating(session=session, track_id="t02", value=2, source="removal")
+        session.commit()
+    code, out, _ = cli("status")
+    assert code == 0
+    assert '"Bach to rate": you answered 1 of the 3 tracks it asked about, 2 waiting' in out
+    # the favourites' lines still read the favourites' publications only
+    assert '"Predicted favourites" holds 5 tracks' in out
+    code, out, _ = cli("status", "--json")
+    assert json.loads(out)["to_rate"] == {
+        "name": "Bach to rate",
+        "asked": 3,
+        "answered": 1,
+        "waiting": 2,
+    }
+    code, out, _ = cli("status", env={"BACHBOT_TO_RATE_SIZE": "0"})
+    assert '"Bach to rate" (now turned off): you answered 1 of the 3' in out

@@ -1,4 +1,4 @@
-"""Migration 0003: inferred rating events get their keys, and copies of one event go."""
+"""Migration 0004: inferred rating events get their keys, and copies of one event go."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _rating(
 
 
 def test_upgrade_keys_inferred_events_and_removes_the_copies(engine: Engine) -> None:
-    downgrade(engine, "0002")
+    downgrade(engine, "0003")
     liked = "2026-10-01T10:00:00+00:00"
     with engine.begin() as conn:
         for track_id in ("a", "b", "c", "d"):
@@ -96,7 +96,7 @@ def test_downgrade_drops_the_key_column_and_its_index(engine: Engine) -> None:
 
     columns, indexes = shape()
     assert "event_key" in columns and "ux_ratings_event_key" in indexes
-    downgrade(engine, "0002")
+    downgrade(engine, "0003")
     columns, indexes = shape()
     assert "event_key" not in columns and "ux_ratings_event_key" not in indexes
     upgrade(engine)

@@ -11,9 +11,9 @@ the unique index.  Explicit and imported ratings keep no key.
 The rules are restated here, not imported: a migration must keep doing what
 it did when it was written.
 
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-06 10:00:00
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-29 02:00:00
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
