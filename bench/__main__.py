@@ -1,7 +1,8 @@
 """``python -m bench``: every benchmark, one table, ``results.json`` and ``results.md``.
 
     python -m bench [--quick] [--backend sqlite|postgres|both]
-                    [--only calls|cycle|model|startup] [--out DIR] [--verbose]
+                    [--only calls|cycle|model|replay|startup|kill] [--kill-trials N]
+                    [--out DIR] [--verbose]
 
 The results go to ``--out`` (default: this checkout's ``bench/`` when run from
 a checkout, else ``./bench-results/``; never into an installed package).
@@ -19,7 +20,11 @@ Sections (see bench/README.md for what each figure means):
   hold are skipped with an estimate, and the output says so;
 * ``startup``: CPU time and peak RSS of ``bachbot --help`` and ``bachbot
   status`` against ``python -c pass``, and how fast ``status`` gives up on a
-  database it cannot use.
+  database it cannot use;
+* ``kill`` (only when asked for: ``--only kill``, or ``--kill-trials N`` beside
+  the others; about 20 s a trial): ``kill -9`` of a real ``bachbot run`` at
+  random moments inside each step, each followed by a restart and a whole
+  cycle, and what the checks of :mod:`bench.kill_trials` found.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ from bench.report import Row, machine_info, render_markdown, render_table, write
 from bench.world import BACKENDS, PG_ADMIN_URL, postgres_available
 
 SECTIONS = ("calls", "cycle", "model", "replay", "startup")
+ON_REQUEST = ("kill",)
+"""Sections a plain run leaves out (they take long): ``--only`` them, or give their size."""
+KILL_TRIALS = 50
 DEFAULT_BUDGET_S = 570.0
 QUICK_TRAIN = (40,)
 QUICK_SCORE = 2_000
@@ -47,7 +55,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
     parser.add_argument("--backend", choices=(*BACKENDS, "both"), default="both")
-    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section")
+    parser.add_argument(
+        "--only", choices=SECTIONS + ON_REQUEST, action="append", help="run only this section"
+    )
+    parser.add_argument(
+        "--kill-trials", type=int, default=None, metavar="N",
+        help=f"kill trials per back-end; given, the kill section runs beside the others "
+        f"(default with --only kill: {KILL_TRIALS})",
+    )  # fmt: skip
     parser.add_argument(
         "--out", type=Path, default=None, metavar="DIR",
         help="folder for results.json and results.md (default: the checkout's bench/ when "
@@ -82,7 +97,8 @@ def run(
     ``section`` gets one line per section; ``step`` the steps within it.
     """
     started = time.monotonic()
-    sections = args.only or list(SECTIONS)
+    sections = args.only or [*SECTIONS, *(["kill"] if args.kill_trials else [])]
+    kill_trials = args.kill_trials or (2 if args.quick else KILL_TRIALS)
     backends = list(BACKENDS) if args.backend == "both" else [args.backend]
 
     def say(line: str) -> None:
@@ -161,6 +177,14 @@ def run(
             rows += run_startup(
                 folder / "startup", quick=args.quick, progress=detail, pg_admin_url=pg
             )
+        if "kill" in sections:
+            from bench.kill_trials import run_section
+
+            say(f"kill trials ({kill_trials} per back-end) ...")
+            kill_rows, _ = run_section(
+                backends, folder, trials=kill_trials, seed=args.seed, progress=detail
+            )
+            rows += kill_rows
     seconds = time.monotonic() - started
     say(f"done in {seconds:.0f} s")
     options = {
@@ -170,6 +194,7 @@ def run(
         "seed": args.seed,
         "train_sizes": args.train_sizes,
         "score_tracks": args.score_tracks,
+        "kill_trials": kill_trials if "kill" in sections else None,
         "budget_s": args.budget,
         "seconds": round(seconds, 1),
     }

@@ -13,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.train import Progress, evaluate_stored
+from models.private_files import write_private_text
 from models.report import history_points, render_report
+from service.datadir import prepare_data_dir
 from service.settings import Settings
 from service.store.tables import ModelVersion, utcnow
 
@@ -47,6 +49,9 @@ def write_report(
         generated=utcnow(),
     )
     target = path or settings.data_dir / "report.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8")
+    if path is None:  # the data directory: private, whichever database is in use
+        prepare_data_dir(settings.data_dir)
+    else:  # a place the user named: their folder's mode is theirs, the file is private
+        target.parent.mkdir(parents=True, exist_ok=True)
+    write_private_text(target, page)
     return ReportResult(target, run.message)

@@ -29,9 +29,11 @@ from service.errors import ConfigError
 from service.settings import Settings
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import TrackInfo
+from service.store.event_keys import exposure_key, newest_publications_holding, removal_key
 from service.store.listens import play_counts, published_track_ids
 from service.store.ratings import (
     EXPLICIT_SOURCES,
+    add_inferred_rating,
     add_rating,
     load_events,
     rated_track_ids,
@@ -228,21 +230,27 @@ def record_removals(
     """The user removed these from "Predicted favourites": a low rating each (for publish).
 
     Tracks bachbot does not know are skipped (a rating needs its track row).
+    Each removal is keyed by the publication the track was taken out of (the
+    newest that held it), so a publish run that reads the same removal again
+    after a crash records nothing new; returns the events actually added.
     """
     track_ids = list(track_ids)
     known = known_track_ids(session=session, ids=track_ids)
-    return [
-        add_rating(
+    wanted = [t for t in dict.fromkeys(track_ids) if t in known]
+    taken_from = newest_publications_holding(session=session, track_ids=wanted)
+    added = (
+        add_inferred_rating(
             session=session,
             track_id=track_id,
             value=settings.removal_rating,
             source="removal",
+            event_key=removal_key(track_id, taken_from.get(track_id)),
             note="removed from the bot playlist",
             created_at=now or utcnow(),
         )
-        for track_id in dict.fromkeys(track_ids)
-        if track_id in known
-    ]
+        for track_id in wanted
+    )
+    return [rating for rating in added if rating is not None]
 
 
 def record_exposures(
@@ -256,15 +264,17 @@ def record_exposures(
         min_plays=settings.exposure_plays,
     )
     known = known_track_ids(session=session, ids=candidates)
-    return [
-        add_rating(
+    added = (
+        add_inferred_rating(
             session=session,
             track_id=track_id,
             value=settings.exposure_rating,
             source="exposure",
+            event_key=exposure_key(track_id),
             note=f"heard {settings.exposure_plays}+ times, never liked",
             created_at=now or utcnow(),
         )
         for track_id in candidates
         if track_id in known
-    ]
+    )
+    return [rating for rating in added if rating is not None]

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from jobs.sync_context import SyncContext
 from service.spotify.types import SavedTrack
 from service.store.app_state import LIKES_FULL_PASS_AT, LIKES_MARK
-from service.store.ratings import add_rating, liked_track_ids, retract_like
+from service.store.ratings import add_like, liked_track_ids, retract_like
 
 
 @dataclass(frozen=True)
@@ -97,16 +97,15 @@ def sync_likes(ctx: SyncContext) -> LikesReport:
         if not ctx.keep_track(item.track, source="like"):
             report.ignored_not_bach += 1
             continue
-        add_rating(
+        standing.add(item.track.id)
+        if add_like(
             session=session,
             track_id=item.track.id,
             value=ctx.settings.like_rating,
-            source="like",
-            note=f"liked {item.added_at.isoformat()}",
+            added_at=item.added_at,
             created_at=ctx.now,
-        )
-        standing.add(item.track.id)
-        report.new_likes += 1
+        ):
+            report.new_likes += 1
     if report.full_pass:
         for track_id in sorted(standing - liked_now):
             if retract_like(session=session, track_id=track_id, created_at=ctx.now):

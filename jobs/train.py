@@ -38,6 +38,7 @@ from models.options import ModelOptions
 from models.pipeline import TasteModel, quiet_fit
 from models.registry import fingerprint, load_model, save_model
 from models.report import comparison_text
+from service.datadir import prepare_data_dir
 from service.settings import Settings
 from service.store.model_versions import promoted_model
 from service.store.tables import ModelVersion, utcnow
@@ -115,6 +116,7 @@ def _register(
     )  # fmt: skip
     data_fp = fingerprint(data.X, data.labels.relevance)
     schema = feature_schema()
+    prepare_data_dir(settings.data_dir)  # 0700 on PostgreSQL too, where nothing else makes it
     saved = save_model(
         model,
         models_dir=settings.models_dir,

@@ -36,6 +36,7 @@ from models.folds import IntArray, Split, regression_splits, stratified_splits
 from models.metrics import roc_auc
 from models.options import ModelOptions
 from models.pipeline import Array, positive_proba, quiet_fit
+from models.workers import worker_backend
 
 TaskKind = Literal["classification", "regression"]
 Target = NDArray[Any]
@@ -205,7 +206,8 @@ def run_nested(
     results: list[tuple[dict[str, FoldOutcome], Any]] = []
     with quiet_fit():
         for done, result in enumerate(
-            Parallel(n_jobs=options.n_jobs, return_as="generator")(jobs), start=1
+            Parallel(n_jobs=options.n_jobs, return_as="generator", backend=worker_backend())(jobs),
+            start=1,
         ):
             results.append(result)
             say(f"outer fold {done}/{len(splits)} done")

@@ -1,6 +1,7 @@
 """Model artifacts on disk: saved with what they are, refused when they do not fit.
 
-Each model is two files in ``settings.models_dir``: ``<version>.joblib`` (the
+Each model is two private files (:mod:`models.private_files`) in
+``settings.models_dir``: ``<version>.joblib`` (the
 fitted :class:`~models.pipeline.TasteModel`) and
 ``<version>.json`` (what it is: versions, feature schema, data fingerprint,
 metrics, chosen params and the artifact's sha256).  Loading re-checks all of it,
@@ -29,6 +30,7 @@ import sklearn
 from numpy.typing import NDArray
 
 from models.errors import ArtifactRefused
+from models.private_files import private_dir, private_file, write_private_text
 
 ARTIFACT_FORMAT = 2
 """Bumped when the pickled classes change shape; older artifacts are refused.
@@ -102,9 +104,10 @@ def save_model(
     """Write ``<version>.joblib`` and ``<version>.json``; return the sha256 to record."""
     created = now or datetime.now(UTC)
     version = new_version(kind, data_fingerprint, now=created)
-    models_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(models_dir)
     path = models_dir / f"{version}.joblib"
-    joblib.dump(model, path)
+    with private_file(path) as handle:
+        joblib.dump(model, handle)
     digest = sha256_file(path)
     meta = {
         "version": version,
@@ -118,7 +121,7 @@ def save_model(
         "params": params,
         "sha256": digest,
     }
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=str))
+    write_private_text(path.with_suffix(".json"), json.dumps(meta, indent=2, default=str))
     return SavedModel(version=version, path=path, sha256=digest, meta=meta)
 
 

@@ -24,7 +24,7 @@ from jobs.publish import publish_playlist
 from jobs.score import score_tracks
 from jobs.sync import sync_library
 from jobs.train import train_and_register
-from service.jobrunner import JobOutcome, run_job, spotify_paused
+from service.jobrunner import JobOutcome, Unrecorded, run_job, spotify_paused
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.store.app_state import TRAIN_MARK
@@ -80,6 +80,8 @@ class Cycle:
     http_client: httpx.Client | None = None
     clock: Callable[[], datetime] = utcnow
     train_fast: bool = False
+    unrecorded: Unrecorded = field(default_factory=Unrecorded)
+    """Failures the database could not take when it was the failure (see service.jobrunner)."""
 
     def spotify_stats(self) -> dict[str, dict[str, int]]:
         """Requests made so far per endpoint, and failed attempts per ``"endpoint|kind"``
@@ -126,6 +128,7 @@ class Cycle:
                     uses_spotify=uses_spotify,
                     now=self.clock,
                     log_failures=True,  # a cycle's log is where its failures are seen
+                    unrecorded=self.unrecorded,
                 )
             )
 

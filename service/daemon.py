@@ -1,15 +1,23 @@
 """``bachbot run``: the long-running service.
 
 Wires the cycle (:mod:`service.cycle`) into APScheduler 3 and serves the HTTP
-app beside it.  Decisions and why:
+app beside it (:mod:`service.http_server`).  Decisions and why:
 
 * one worker thread for jobs, ``coalesce=True``, ``max_instances=1``: jobs
   never overlap, so SQLite sees one writer and a slow cycle never piles up;
-* the process lock (:mod:`service.lock`) is held for the daemon's lifetime, so
-  a second daemon or a one-shot ``bachbot sync`` cannot double the work;
+* the process lock (:mod:`service.lock`) is held for the daemon's lifetime,
+  and checked - before every job and on a heartbeat every few seconds - not
+  assumed: when its connection drops, work pauses (every commit is fenced)
+  until it is taken back, and if another bachbot holds it by then this one
+  stops with one line (:class:`~service.errors.LockTaken`, exit 1);
+* the heartbeat also asks the database whether it answers, so an outage and
+  its end are one log line each (:mod:`service.outage`), and a job the
+  outage interrupted is closed as failed, with back-off, as soon as the
+  database is back (:class:`service.jobrunner.Unrecorded`);
 * SIGTERM/SIGINT stop new work at once; the running job gets
   ``stop_timeout_s`` to finish, after which the process exits anyway and the
   database rolls the open transaction back (every job commits atomically).
+  A lock whose connection is already gone is released without a word.
 """
 
 from __future__ import annotations
@@ -17,35 +25,42 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
-import uvicorn
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from service.cycle import Cycle
-from service.http import CallbackHandler, build_app
-from service.lock import process_lock
+from service.errors import LockLost, LockTaken
+from service.http import CallbackHandler, build_app, pages_closed
+from service.http_server import HttpLimits, HttpServer
+from service.lock import ProcessLock, process_lock
 from service.login import complete_pending
+from service.outage import Outage
 from service.settings import Settings
-from service.store.connect import DAEMON
+from service.store.connect import DAEMON, UNREACHABLE
 from service.store.db import hide_password, open_database, session_factory, transaction
 from service.store.jobruns import close_interrupted_runs
 from service.wiring import wire
 
 log = logging.getLogger("bachbot.daemon")
 
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+HEARTBEAT_S = 5.0
+"""Seconds between the daemon's checks of its lock and its database."""
 
 
 class Daemon:
-    """The scheduler, the HTTP server and the cycle, started and stopped together."""
+    """The scheduler, the HTTP server, the heartbeat and the cycle, started and stopped together.
+
+    ``lock``: the process lock held by :func:`run_daemon`; tests that drive a
+    daemon in-process without one leave it None.
+    """
 
     def __init__(
         self,
@@ -55,12 +70,25 @@ class Daemon:
         cycle: Cycle | None = None,
         on_callback: CallbackHandler | None = None,
         stop_timeout_s: float = 30.0,
+        lock: ProcessLock | None = None,
+        heartbeat_s: float = HEARTBEAT_S,
+        http_limits: HttpLimits | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine or open_database(settings)
-        self.cycle = cycle or wire(settings, engine=self.engine).cycle()
+        if cycle is None:
+            wiring = wire(settings, engine=self.engine)
+            wiring.before_spotify_write = None if lock is None else lock.confirm
+            cycle = wiring.cycle()
+        self.cycle = cycle
         self.on_callback = on_callback
         self.stop_timeout_s = stop_timeout_s
+        self.lock = lock
+        self.heartbeat_s = heartbeat_s
+        self.http_limits = http_limits or HttpLimits()
+        self.outage = Outage()
+        self.fatal: LockTaken | None = None
+        """Why this daemon must stop (another process took the lock), once it must."""
         self.stopping = threading.Event()
         self.idle = threading.Event()
         self.idle.set()
@@ -73,33 +101,83 @@ class Daemon:
                 "misfire_grace_time": int(settings.sync_minutes * 60),
             },
         )
-        self.server: uvicorn.Server | None = None
-        self.http_thread: threading.Thread | None = None
+        self.http: HttpServer | None = None
         self.port: int | None = None
+        self._heartbeat: threading.Thread | None = None
 
     # -- jobs --------------------------------------------------------------
     def _tick(self) -> None:
-        if self.stopping.is_set():
+        if self.stopping.is_set() or self.fatal is not None:
             return
         self.idle.clear()
         try:
-            self.cycle.run_once(should_stop=self.stopping.is_set)
+            self.cycle.run_once(should_stop=self._must_stop)
+        except LockTaken as err:
+            self._stop_for(err)
+        except LockLost:
+            pass  # said once by the lock; the heartbeat takes it back (or stops the daemon)
+        except UNREACHABLE as err:
+            self.outage.down(err)
         except Exception:  # a bug in a job must never kill the daemon
             log.exception("cycle failed unexpectedly; the next one runs on schedule")
         finally:
             self.idle.set()
+
+    def _must_stop(self) -> bool:
+        """Asked before every job: stop, or the lock is not confirmed (then not one more job)."""
+        if self.stopping.is_set() or self.fatal is not None:
+            return True
+        if self.lock is None:
+            return False
+        try:
+            self.lock.ensure()
+        except LockTaken as err:
+            self._stop_for(err)
+            return True
+        except UNREACHABLE as err:
+            self.outage.down(err)
+            return True
+        return False
+
+    def _beat(self) -> None:
+        """The lock held (or taken back), the database answering, waiting failures written."""
+        try:
+            if self.lock is not None:
+                self.lock.ensure()
+            with self.cycle.sessions() as session:
+                session.execute(text("SELECT 1"))
+            self.cycle.unrecorded.write(sessions=self.cycle.sessions, log_to=True)
+        except LockTaken as err:
+            self._stop_for(err)
+        except (*UNREACHABLE, LockLost) as err:
+            if not isinstance(err, LockLost):
+                self.outage.down(err)
+        else:
+            self.outage.up()
+
+    def _heartbeat_loop(self) -> None:
+        while not self.stopping.wait(self.heartbeat_s) and self.fatal is None:
+            try:
+                self._beat()
+            except Exception:  # the heartbeat must outlive a bug as the cycle does
+                log.exception("heartbeat failed unexpectedly; the next one runs as usual")
+
+    def _stop_for(self, err: LockTaken) -> None:
+        if self.fatal is None:
+            self.fatal = err
+            self.stopping.set()
 
     def scheduler_alive(self) -> bool:
         return bool(self.scheduler.running) and not self.stopping.is_set()
 
     # -- lifecycle -----------------------------------------------------------
     def start_http(self) -> int:
-        host, port = self.settings.http_host, self.settings.http_port
-        if host not in LOOPBACK and self.settings.http_token is None:
+        """Listen (or raise :class:`~service.errors.HttpPortBusy`); the port bound."""
+        if pages_closed(self.settings):
             log.warning(
-                "HTTP bound to %s without BACHBOT_HTTP_TOKEN: anyone who can reach the port "
-                "sees the status page; set a token or bind 127.0.0.1",
-                host,
+                "HTTP bound to %s without BACHBOT_HTTP_TOKEN: only /healthz and /callback are "
+                "served there; set a token to see the status page and metrics",
+                self.settings.http_host,
             )
         app = build_app(
             settings=self.settings,
@@ -108,17 +186,11 @@ class Daemon:
             spotify_stats=self.cycle.spotify_stats,
             on_callback=self.on_callback,
         )
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        self.port = int(sock.getsockname()[1])
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.http_thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [sock]}, name="http", daemon=True
-        )
-        self.http_thread.start()
+        self.http = HttpServer(
+            app, host=self.settings.http_host, port=self.settings.http_port,
+            limits=self.http_limits,
+        )  # fmt: skip
+        self.port = self.http.start()
         return self.port
 
     def start(self) -> None:
@@ -134,6 +206,10 @@ class Daemon:
             next_run_time=datetime.now(UTC) + timedelta(seconds=1),
         )
         self.scheduler.start()
+        self._heartbeat = threading.Thread(
+            target=self._heartbeat_loop, name="heartbeat", daemon=True
+        )
+        self._heartbeat.start()
         log.info(
             "bachbot running: cycle every %s min, status page http://%s:%d/, database %s",
             self.settings.sync_minutes,
@@ -148,10 +224,10 @@ class Daemon:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         finished = self.idle.wait(self.stop_timeout_s)
-        if self.server is not None:
-            self.server.should_exit = True
-        if self.http_thread is not None:
-            self.http_thread.join(timeout=5)
+        if self.http is not None:
+            self.http.stop()
+        if self._heartbeat is not None and self._heartbeat is not threading.current_thread():
+            self._heartbeat.join(timeout=self.heartbeat_s + 15)
         return finished
 
 
@@ -160,10 +236,13 @@ def run_daemon(
     *,
     on_callback: CallbackHandler | None = None,
     ready: Callable[[Daemon], Any] | None = None,
+    heartbeat_s: float = HEARTBEAT_S,
 ) -> int:
     """Run until SIGTERM/SIGINT; the exit code for the CLI.
 
-    The database gets the daemon's longer wait (:data:`~service.store.connect.DAEMON`):
+    Raises :class:`~service.errors.LockTaken` (one line, exit 1) after a
+    clean stop when another bachbot took the lock this one lost.  The
+    database gets the daemon's longer wait (:data:`~service.store.connect.DAEMON`):
     at boot the daemon may well start before PostgreSQL does.
     """
     engine = open_database(settings, wait=DAEMON)
@@ -173,8 +252,10 @@ def run_daemon(
         def on_callback(url: str) -> str:
             return complete_pending(url, settings=settings, sessions=sessions)
 
-    with process_lock(engine, what="bachbot run"):
-        daemon = Daemon(settings, engine=engine, on_callback=on_callback)
+    with process_lock(engine, what="bachbot run") as lock:
+        daemon = Daemon(
+            settings, engine=engine, on_callback=on_callback, lock=lock, heartbeat_s=heartbeat_s
+        )
         stop_requested = threading.Event()
 
         def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -186,7 +267,7 @@ def run_daemon(
         daemon.start()
         if ready is not None:
             ready(daemon)
-        while not stop_requested.wait(1.0):
+        while not stop_requested.wait(0.5) and daemon.fatal is None:
             pass
         if not daemon.stop():
             log.warning(
@@ -194,8 +275,12 @@ def run_daemon(
                 "rolled back",
                 daemon.stop_timeout_s,
             )
+            if daemon.fatal is not None:
+                sys.stderr.write(f"bachbot: {daemon.fatal}\n")
             logging.shutdown()
-            os._exit(0)
+            os._exit(0 if daemon.fatal is None else daemon.fatal.exit_code)
+        if daemon.fatal is not None:
+            raise daemon.fatal
     engine.dispose()
     log.info("bachbot stopped")
     return 0

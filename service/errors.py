@@ -5,6 +5,9 @@
     ├── DatabaseError                database unreachable / migration failed
     │   └── DatabaseRefused          the server refused the URL for good (exit 2)
     ├── LockHeld                     another bachbot process holds the lock
+    │   └── LockTaken                this one lost it (connection dropped), another has it now
+    ├── LockLost                     this process does not hold the lock at the moment
+    ├── HttpPortBusy                 the status page's port is taken
     ├── JobFailed                    a job a command ran failed (its error, in one line)
     ├── UsageError                   exit 2: how bachbot was called or configured is wrong
     │   ├── SettingsInvalid          a BACHBOT_* value failed validation
@@ -62,6 +65,20 @@ class DatabaseRefused(DatabaseError, UsageError):
 
 class LockHeld(BachbotError):
     """Another bachbot process is doing Spotify work on this database."""
+
+
+class LockTaken(LockHeld):
+    """This process held the lock, lost it when its connection dropped, and another process
+    holds it now: this one must stop."""
+
+
+class LockLost(BachbotError):
+    """This process held the lock and does not at the moment (its connection dropped), so a
+    commit was refused; it may take the lock back once the database answers."""
+
+
+class HttpPortBusy(BachbotError):
+    """The daemon cannot listen on its HTTP port (another program, or another bachbot)."""
 
 
 class JobFailed(BachbotError):

@@ -1,15 +1,26 @@
 """The daemon's small HTTP face: /healthz, /metrics, the status page, and /callback.
 
-Served by uvicorn in the daemon's process, bound to 127.0.0.1 by default.
-When bound elsewhere, ``BACHBOT_HTTP_TOKEN`` protects the status page and
-metrics (bearer token, ``?token=``, or basic auth with any user name); the
-health check stays open for container orchestrators and says nothing secret.
+Served by uvicorn in the daemon's process (:mod:`service.http_server`), bound
+to 127.0.0.1 by default.  ``BACHBOT_HTTP_TOKEN`` protects the status page and
+metrics (bearer token, ``?token=``, or basic auth with any user name).  Bound
+to anything but loopback *without* a token (as in a container listening on
+0.0.0.0 with the token left blank), the status page and metrics are not
+served at all: they answer 403 with what to set, so a forgotten token shows
+nothing of the listener's library to whoever reaches the port.  The health
+check stays open for container orchestrators and says nothing secret;
+``/callback`` stays too, since it only completes a login ``bachbot auth``
+started, checked by its OAuth state.
+
+While the database is unreachable, ``/healthz``, ``/`` and ``/metrics``
+answer 503 with one line saying so, not a 500 with a traceback in the log.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+import ipaddress
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -29,12 +40,46 @@ from service.settings import Settings
 from service.status import collect_status
 from service.status_page import render_page
 from service.store.auth_health import token_health
+from service.store.connect import UNREACHABLE, cause_of
 from service.store.jobruns import last_success
 from service.store.model_versions import promoted_model
 from service.store.tables import JobRun, Rating, Track
 
+log = logging.getLogger(__name__)
+
 CallbackHandler = Callable[[str], str]
 """Takes the full callback URL, completes OAuth, returns a message for the user."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``: only this machine can connect."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def pages_closed(settings: Settings) -> bool:
+    """The status page and metrics are off: reachable from elsewhere, and no token set."""
+    return settings.http_token is None and not is_loopback(settings.http_host)
+
+
+def _closed() -> Response:
+    return PlainTextResponse(
+        "bachbot: the status page and metrics are off because bachbot listens on a "
+        "non-loopback address without BACHBOT_HTTP_TOKEN; set a token (e.g. `openssl rand "
+        "-hex 32`) or bind BACHBOT_HTTP_HOST=127.0.0.1\n",
+        status_code=403,
+    )
+
+
+def _database_down(err: Exception) -> Response:
+    return PlainTextResponse(
+        f"bachbot: database unreachable ({cause_of(err)}); this page returns when it answers\n",
+        status_code=503,
+    )
 
 
 class _DatabaseCollector(Collector):
@@ -163,15 +208,28 @@ def build_app(
         healthy = body["database"] and body["scheduler"]
         return JSONResponse(body, status_code=200 if healthy else 503)
 
+    closed = pages_closed(settings)
+
     def metrics(request: Request) -> Response:
+        if closed:
+            return _closed()
         if not _authorized(request, settings):
             return _unauthorized()
-        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+        try:
+            body = generate_latest(registry)
+        except UNREACHABLE as err:
+            return _database_down(err)
+        return Response(body, media_type="text/plain; version=0.0.4")
 
     def status_page(request: Request) -> Response:
+        if closed:
+            return _closed()
         if not _authorized(request, settings):
             return _unauthorized()
-        snapshot = collect_status(engine=engine, settings=settings)
+        try:
+            snapshot = collect_status(engine=engine, settings=settings)
+        except UNREACHABLE as err:
+            return _database_down(err)
         return HTMLResponse(render_page(snapshot))
 
     def callback(request: Request) -> Response:

@@ -28,21 +28,33 @@ A failure is logged once when it starts and once when the job recovers, not
 on every tick, by callers that ask for it (``log_failures=True``: the daemon's
 cycle, whose log is the only place anyone sees it).  A one-shot command
 prints the outcome itself, so there a failure is one line, not two.
+
+When the database itself is what broke, the failure cannot be recorded when
+it happens: the new transaction fails too, and the run used to stay
+"running" for ever.  A caller that lives on (the daemon's cycle) passes an
+:class:`Unrecorded` ledger: the failure waits there, in memory, and is
+written - the run closed as failed, the back-off counted from the moment it
+failed - as soon as the database answers again (the daemon's heartbeat, or
+the next job, writes it).  The database's error is then raised on, so the
+caller can see an outage rather than a failed job.  A job stopped because
+this process no longer holds the process lock (:class:`~service.errors.LockLost`)
+is not a failure of the job; it waits in the ledger the same way.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.errors import ModelError
-from service.errors import BachbotError
+from service.errors import BachbotError, DatabaseError, LockLost
 from service.spotify.errors import (
     SpotifyAccountBlocked,
     SpotifyAuthRevoked,
@@ -58,6 +70,7 @@ from service.store.app_state import (
     note_failure,
     note_recovery,
 )
+from service.store.connect import UNREACHABLE, cause_of
 from service.store.db import transaction
 from service.store.jobruns import finish_job_run, start_job_run
 from service.store.tables import JobRun, utcnow
@@ -70,6 +83,7 @@ MAX_BACKOFF = timedelta(hours=6)
 ACCOUNT_RECHECK = timedelta(hours=1)
 """How long an account-wide 403 pauses Spotify work before one job asks again: the
 user fixes it outside bachbot (renews Premium, edits the allow-list) and says nothing."""
+BASE_BACKOFF = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,79 @@ def report_counts(result: object) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class _Unwritten:
+    """How a run ended, kept until the database can take it."""
+
+    run_id: int
+    job: str
+    status: str
+    """failed, or ok (the work committed; only its row could not be closed)."""
+    error: str | None
+    at: datetime
+    counts_as_failure: bool
+    """False for a lock lost or a success: no back-off."""
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+class Unrecorded:
+    """Job failures the database could not take when they happened (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._entries: list[_Unwritten] = []
+        self._mutex = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._mutex:
+            return len(self._entries)
+
+    def add(self, entry: _Unwritten) -> None:
+        with self._mutex:
+            self._entries.append(entry)
+
+    def write(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        base: timedelta = BASE_BACKOFF,
+        log_to: bool = False,
+    ) -> int:
+        """Write the waiting runs in one transaction; how many.  They stay waiting if the
+        database still cannot take them (its error is raised)."""
+        with self._mutex:  # one writer at a time: the heartbeat and the next job both try
+            entries = list(self._entries)
+            if not entries:
+                return 0
+            with transaction(sessions) as session:
+                for entry in entries:
+                    self._close(session, entry, base=base, log_to=log_to)
+            del self._entries[: len(entries)]
+        return len(entries)
+
+    @staticmethod
+    def _close(session: Session, entry: _Unwritten, *, base: timedelta, log_to: bool) -> None:
+        run = session.get(JobRun, entry.run_id)
+        if run is None or run.status != "running":
+            return  # another process closed it (it started while the lock was lost)
+        if entry.counts_as_failure:
+            failing = note_failure(
+                session,
+                job_backoff(entry.job),
+                entry.error or "failed",
+                retry_at=_retry_at(entry.at, base),
+            )
+            if log_to and failing.failures == 1:
+                log.warning("job=%s started failing: %s", entry.job, entry.error)
+        finish_job_run(
+            session=session, run=run, status=entry.status, counts=entry.counts, error=entry.error
+        )
+        run.finished_at = entry.at
+
+
+def _retry_at(failed_at: datetime, base: timedelta) -> Callable[[int], datetime]:
+    return lambda failures: failed_at + min(base * 2 ** (failures - 1), MAX_BACKOFF)
+
+
 def spotify_paused(*, session: Session, now: datetime | None = None) -> str | None:
     """Why Spotify work must wait right now, or None."""
     now = now or utcnow()
@@ -138,15 +225,23 @@ def run_job(
     sessions: sessionmaker[Session],
     uses_spotify: bool = True,
     now: Callable[[], datetime] = utcnow,
-    base_backoff: timedelta = timedelta(minutes=5),
+    base_backoff: timedelta = BASE_BACKOFF,
     log_failures: bool = False,
+    unrecorded: Unrecorded | None = None,
 ) -> JobOutcome:
     """Run ``work(session)`` as job ``job``; never raises for a job failure.
 
     ``log_failures``: log the failure state changes (see the module docstring);
     otherwise the caller reports ``outcome.error`` and an unexpected error's
-    traceback is logged at DEBUG only.
+    traceback is logged at DEBUG only.  ``unrecorded``: where a failure waits
+    when the database cannot take it (see the module docstring); without one,
+    such a failure is :class:`~service.errors.DatabaseError`, one line.
+
+    Raises the database's error when it cannot be reached, and
+    :class:`~service.errors.LockLost` when this process lost the process lock.
     """
+    if unrecorded is not None:
+        unrecorded.write(sessions=sessions, base=base_backoff, log_to=log_failures)
     with transaction(sessions) as session:
         reason = spotify_paused(session=session, now=now()) if uses_spotify else None
         reason = reason or backoff_wait(session=session, job=job, now=now())
@@ -160,24 +255,35 @@ def run_job(
     try:
         with transaction(sessions) as session:
             result = work(session)
+    except LockLost as err:
+        unwritten = _Unwritten(run_id, job, "failed", str(err), now(), counts_as_failure=False)
+        _cannot_record(unrecorded, unwritten, err=err)
+        raise
     except Exception as err:
         message = (
             str(err)
             if isinstance(err, BachbotError | ModelError)
             else f"{type(err).__name__}: {err}"
         )
-        with transaction(sessions) as session:
-            _record_failure(
-                session=session,
-                job=job,
-                err=err,
-                now=now(),
-                base=base_backoff,
-                log_to=log_failures,
-            )
-            run = session.get_one(JobRun, run_id)
-            finish_job_run(session=session, run=run, status="failed", error=message)
-        if not isinstance(err, BachbotError | ModelError):
+        if isinstance(err, UNREACHABLE):
+            message = f"interrupted: the database connection was lost ({cause_of(err)})"
+        try:
+            with transaction(sessions) as session:
+                _record_failure(
+                    session=session,
+                    job=job,
+                    err=err,
+                    now=now(),
+                    base=base_backoff,
+                    log_to=log_failures,
+                )
+                run = session.get_one(JobRun, run_id)
+                finish_job_run(session=session, run=run, status="failed", error=message)
+        except (*UNREACHABLE, LockLost) as record_err:
+            unwritten = _Unwritten(run_id, job, "failed", message, now(), counts_as_failure=True)
+            _cannot_record(unrecorded, unwritten, err=record_err)
+            raise record_err from err
+        if not isinstance(err, (BachbotError, ModelError, *UNREACHABLE)):
             log.log(
                 logging.ERROR if log_failures else logging.DEBUG,
                 "job=%s status=failed unexpected error",
@@ -188,16 +294,35 @@ def run_job(
 
     counts = report_counts(result)
     counts["seconds"] = round(time.monotonic() - started, 3)
-    with transaction(sessions) as session:
-        run = session.get_one(JobRun, run_id)
-        finish_job_run(session=session, run=run, status="ok", counts=counts)
-        if note_recovery(session, job_backoff(job)):
-            log.info("job=%s recovered", job)
-        if uses_spotify and SPOTIFY_BLOCKED.get(session):
-            SPOTIFY_BLOCKED.clear(session)
-            log.info("job=%s Spotify answers again: the account-wide refusal is over", job)
+    try:
+        with transaction(sessions) as session:
+            run = session.get_one(JobRun, run_id)
+            finish_job_run(session=session, run=run, status="ok", counts=counts)
+            if note_recovery(session, job_backoff(job)):
+                log.info("job=%s recovered", job)
+            if uses_spotify and SPOTIFY_BLOCKED.get(session):
+                SPOTIFY_BLOCKED.clear(session)
+                log.info("job=%s Spotify answers again: the account-wide refusal is over", job)
+    except (*UNREACHABLE, LockLost) as record_err:  # the work is committed; its row is not
+        unwritten = _Unwritten(run_id, job, "ok", None, now(), False, counts)
+        _cannot_record(unrecorded, unwritten, err=record_err)
+        raise
     log.info("job=%s status=ok %s", job, " ".join(f"{k}={v}" for k, v in counts.items()))
     return JobOutcome(job, "ok", counts, None, result)
+
+
+def _cannot_record(unrecorded: Unrecorded | None, unwritten: _Unwritten, *, err: Exception) -> None:
+    """Keep a run's end the database cannot take now, or say so in one line."""
+    if unrecorded is not None:
+        unrecorded.add(unwritten)
+        return
+    if isinstance(err, LockLost):
+        return  # the caller's own error says it
+    what = "finished, but its run" if unwritten.status == "ok" else "was interrupted and"
+    raise DatabaseError(
+        f"database unreachable: {unwritten.job} {what} could not be recorded "
+        f"({cause_of(err)}); check that the database is running, then run it again"
+    ) from err
 
 
 def _record_failure(

@@ -157,8 +157,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8888, ge=0, le=65535)
     http_token: SecretStr | None = None
-    """Protects the status page and /metrics (bearer, ?token= or basic auth); set it
-    whenever http_host is not a loopback address (the daemon warns if it is not)."""
+    """Protects the status page and /metrics (bearer, ?token= or basic auth).  Without it, a
+    non-loopback http_host serves only /healthz and /callback (service.http)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("data_dir")

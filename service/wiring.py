@@ -52,6 +52,8 @@ class Wiring:
     """ReccoBeats' client (None: the features job makes one per run)."""
     jitter: Callable[[], float] | None = None
     """The gateway's back-off jitter (None: random; tests pin it)."""
+    before_spotify_write: Callable[[], None] | None = None
+    """Asked before every Spotify write (the process lock's check; see service.lock)."""
 
     @cached_property
     def tokens(self) -> DbTokenStore:
@@ -62,11 +64,20 @@ class Wiring:
         """The Spotify gateway (imports spotipy at first use)."""
         from service.spotify.gateway import SpotifyGateway
 
-        if self.jitter is None:
-            return SpotifyGateway(self.settings, self.tokens, clock=self.clock, sleep=self.sleep)
+        extra: dict[str, Any] = {} if self.jitter is None else {"jitter": self.jitter}
         return SpotifyGateway(
-            self.settings, self.tokens, clock=self.clock, sleep=self.sleep, jitter=self.jitter
+            self.settings,
+            self.tokens,
+            clock=self.clock,
+            sleep=self.sleep,
+            before_write=self._before_spotify_write,
+            **extra,
         )
+
+    def _before_spotify_write(self) -> None:
+        """Read at each write, so a lock taken after the gateway was built still counts."""
+        if self.before_spotify_write is not None:
+            self.before_spotify_write()
 
     def cycle(self, *, train_fast: bool = False) -> Cycle:
         """The daemon's cycle over these parts."""

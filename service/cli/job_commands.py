@@ -53,7 +53,8 @@ def run_spotify_job(
 
     require_spotify(settings, need=need)
     wiring = wire(settings)
-    with process_lock(wiring.engine, what=f"bachbot {job}"):
+    with process_lock(wiring.engine, what=f"bachbot {job}") as lock:
+        wiring.before_spotify_write = lock.confirm
         outcome = wiring.run(
             job,
             lambda session: work(session=session, spotify=wiring.spotify, settings=settings),

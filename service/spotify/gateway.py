@@ -94,8 +94,13 @@ class SpotifyGateway:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         jitter: Callable[[], float] = random.random,
+        before_write: Callable[[], None] | None = None,
     ) -> None:
+        """``before_write`` runs before every request that changes something on Spotify and
+        may raise to stop it: the daemon passes its process-lock check, so a process that
+        lost the lock writes nothing to Spotify either (see service.lock)."""
         self.settings = settings
+        self._before_write = before_write
         self.calls: Counter[str] = Counter()
         self.errors: Counter[tuple[str, str]] = Counter()
         self._store = store
@@ -134,6 +139,8 @@ class SpotifyGateway:
         its next run (it adopts its marked playlist, and rewrites a half list).
         A 429 is still waited out: it means the request was not processed.
         """
+        if method != "GET" and self._before_write is not None:
+            self._before_write()
         failures = 0
         waits = 0
         refreshed = False

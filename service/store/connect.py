@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from service.errors import DatabaseError, DatabaseRefused
 
@@ -55,7 +55,11 @@ class WaitPolicy:
             delay = min(delay * 2, self.max_delay_s)
 
 
-ONE_SHOT = WaitPolicy(budget_s=4.0, first_delay_s=0.5, max_delay_s=2.0, connect_timeout_s=3)
+UNREACHABLE = (OperationalError, InterfaceError)
+"""What a dropped or refused database connection raises (SQLAlchemy wraps the driver's);
+other database errors (a constraint, a bad statement) are bugs, not outages."""
+
+ONE_SHOT = WaitPolicy(budget_s=4.0, first_delay_s=0.5, max_delay_s=2.0, connect_timeout_s=2)
 DAEMON = WaitPolicy(budget_s=120.0, first_delay_s=1.0, max_delay_s=15.0, connect_timeout_s=5)
 
 

@@ -9,6 +9,10 @@ of a track is a query over that history:
 2. otherwise the latest implicit event that still stands (a like not
    retracted, a removal, an exposure), so a track liked after being removed
    counts as liked.
+
+Events bachbot infers (likes, unlikes, removals, exposures) are written with
+an idempotency key (:mod:`service.store.event_keys`), so recording the same
+one again after a crash adds nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.errors import ConfigError
+from service.store.event_keys import insert_once, like_key, unlike_key
 from service.store.tables import RATING_SOURCES, Rating, utcnow
 
 EXPLICIT_SOURCES = frozenset({"explicit", "import"})
@@ -68,6 +73,60 @@ def add_rating(
     return rating
 
 
+def add_inferred_rating(
+    *,
+    session: Session,
+    track_id: str,
+    value: int,
+    source: str,
+    event_key: str,
+    note: str | None = None,
+    created_at: datetime | None = None,
+) -> Rating | None:
+    """Append an event bachbot inferred (a removal, an exposure) unless ``event_key`` is
+    recorded already; the new row, or None when it was."""
+    if source not in IMPLICIT_SOURCES:
+        raise ValueError(f"{source!r} is not an inferred rating source")
+    return insert_once(
+        session=session,
+        values={
+            "track_id": track_id,
+            "value": validate_value(value),
+            "source": source,
+            "note": note,
+            "created_at": created_at or utcnow(),
+            "event_key": event_key,
+        },
+    )
+
+
+def add_like(
+    *,
+    session: Session,
+    track_id: str,
+    value: int,
+    added_at: datetime,
+    created_at: datetime | None = None,
+) -> Rating | None:
+    """Record a like Spotify dates ``added_at``, once (see :func:`like_key`); None if recorded."""
+    unlikes = session.scalar(
+        select(func.count())
+        .select_from(Rating)
+        .where(Rating.track_id == track_id, Rating.source == "unlike")
+    )
+    return insert_once(
+        session=session,
+        values={
+            "track_id": track_id,
+            "value": validate_value(value),
+            "source": "like",
+            "note": f"liked {added_at.isoformat()}",
+            "created_at": created_at or utcnow(),
+            "event_key": like_key(track_id, added_at, unlikes or 0),
+        },
+    )
+
+
 def retract_like(
     *, session: Session, track_id: str, created_at: datetime | None = None
 ) -> Rating | None:
@@ -79,16 +138,17 @@ def retract_like(
     ).first()
     if like is None or like.id in _retracted_ids(session, [track_id]):
         return None
-    row = Rating(
-        track_id=track_id,
-        value=None,
-        source="unlike",
-        retracts_id=like.id,
-        created_at=created_at or utcnow(),
+    return insert_once(
+        session=session,
+        values={
+            "track_id": track_id,
+            "value": None,
+            "source": "unlike",
+            "retracts_id": like.id,
+            "created_at": created_at or utcnow(),
+            "event_key": unlike_key(like.id),
+        },
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def _retracted_ids(session: Session, track_ids: Iterable[str]) -> set[int]:

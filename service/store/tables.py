@@ -168,6 +168,7 @@ class Rating(Base):
     """One rating event.  Rows are only ever added; see service.store.ratings."""
 
     __tablename__ = "ratings"
+    __table_args__ = (Index("ux_ratings_event_key", "event_key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id"), index=True)
@@ -177,6 +178,9 @@ class Rating(Base):
     retracts_id: Mapped[int | None] = mapped_column(ForeignKey("ratings.id"))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    event_key: Mapped[str | None] = mapped_column(String(96), default=None)
+    """What an inferred event was inferred from (see service.store.event_keys); unique, so a
+    replay after a crash writes nothing.  None for explicit and imported ratings."""
 
 
 class Listen(Base):

@@ -28,7 +28,7 @@ def test_quick_bench_writes_table_and_json(
     printed = capsys.readouterr()
     assert "| target" in printed.out and "| measured" in printed.out
     progress = [line for line in printed.err.splitlines() if line.startswith("[")]
-    steps = ["calls per cycle", "template", "cycle time", "training", "start-up", "done"]
+    steps = ["calls per cycle", "template", "cycle time", "training", "replay", "start-up", "done"]
     assert len(progress) == len(steps), "not one progress line per section:\n" + printed.err
     assert all(name in line for name, line in zip(steps, progress, strict=True)), progress
     assert " INFO " not in printed.err, "info logs without --verbose"

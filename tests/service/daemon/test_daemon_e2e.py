@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.spotify_sim import SpotifySim
 from service.store.ratings import effective_ratings
-from service.store.tables import ModelVersion, Publication, Rating, Track
+from service.store.tables import ModelVersion, PlaylistKind, Publication, Rating, Track
 from tests.plugins.spotify_fixtures import LISTENER
 from tests.service.daemon.conftest import Running
 from tests.service.status.chromium import Chromium, find_chromium
@@ -26,8 +26,13 @@ def _bot_playlists(sim: SpotifySim, name: str) -> list[str]:
 
 
 def _last_publication(running: Running) -> Publication:
+    """The newest publication of "Predicted favourites" ("Bach to rate" publishes too)."""
     with running.sessions() as session:
-        pub = session.scalars(select(Publication).order_by(Publication.id.desc())).first()
+        pub = session.scalars(
+            select(Publication)
+            .where(Publication.playlist_kind == PlaylistKind.FAVOURITES)
+            .order_by(Publication.id.desc())
+        ).first()
         assert pub is not None
         return pub
 
