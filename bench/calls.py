@@ -7,8 +7,12 @@ the database already knows), as the issue defines it:
 * for every listed playlist the app may read whose snapshot id differs from
   the one whose items are stored: its pages of items (50 a page);
 * Liked Songs pages down to the first known like (all of them on a first sync);
-* when "Predicted favourites" changed: one write per 100 published items (plus
-  the ``POST /me/playlists`` that creates it, the first time);
+* for each of bachbot's own playlists ("Predicted favourites", "Bach to
+  rate") whose list changed: its description (when and with which model it
+  was built), one look at its items right before replacing them (so a track
+  the user just removed is read as a rating, never overwritten) and one
+  write per 100 items; the ``POST /me/playlists`` that creates it, the first
+  time; its own items are never read as a source;
 * nothing for anything unchanged.
 
 Measured: every Web API request the local Spotify served during the cycle
@@ -52,7 +56,7 @@ from service.spotify.errors import SpotifyRestricted
 from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SimState, SpotifySim
 from service.spotify_sim.state import make_id
-from service.store.app_state import BOT_PLAYLIST
+from service.store.app_state import BOT_PLAYLIST, TO_RATE_PLAYLIST, Slot
 from service.store.db import transaction
 from service.store.ratings import add_rating, liked_track_ids
 from service.store.tables import Playlist, Track
@@ -147,7 +151,7 @@ def minimum_reads(sim: SpotifySim, session: Session) -> Counter[str]:
     """The reads a sync needs in the present state (see the module docstring)."""
     state = sim.state
     user = state.users[LISTENER]
-    bot = BOT_PLAYLIST.get(session)
+    bots = {BOT_PLAYLIST.get(session), TO_RATE_PLAYLIST.get(session)}
     need: Counter[str] = Counter()
     with state.lock:
         listed = [p for p in user.followed_playlists if p in state.playlists]
@@ -155,7 +159,7 @@ def minimum_reads(sim: SpotifySim, session: Session) -> Counter[str]:
         for pid in listed:
             playlist = state.playlists[pid]
             readable = playlist.owner_id == LISTENER or LISTENER in playlist.collaborators
-            if pid == bot or not readable:
+            if pid in bots or not readable:
                 continue
             stored = session.get(Playlist, pid)
             if stored is None or stored.synced_snapshot_id != playlist.snapshot_id:
@@ -170,13 +174,15 @@ def minimum_reads(sim: SpotifySim, session: Session) -> Counter[str]:
 
 
 def minimum_writes(before: list[str] | None, after: list[str] | None) -> Counter[str]:
-    """Writes a publish needs: one per 100 items when the list changed, plus creating it once."""
+    """What one bot playlist's publish needs when its list changed (see the module)."""
     need: Counter[str] = Counter()
     if after is None:
         return need
     if before is None:
         need["POST /me/playlists"] = 1
     if before != after:
+        need["PUT /playlists/{id}"] = 1
+        need["GET /playlists/{id}/items"] = 1
         need["PUT /playlists/{id}/items"] = 1
         need["POST /playlists/{id}/items"] = max(0, pages(len(after), WRITE_CHUNK) - 1)
     return +need
@@ -236,9 +242,9 @@ class World:
     playlist_size: int
     number: int = 0
 
-    def bot_items(self) -> list[str] | None:
+    def bot_items(self, slot: Slot[str] = BOT_PLAYLIST) -> list[str] | None:
         with self.sessions() as session:
-            bot = BOT_PLAYLIST.get(session)
+            bot = slot.get(session)
         if not isinstance(bot, str) or bot not in self.sim.state.playlists:
             return None
         return self.sim.state.playlist_track_ids(bot)
@@ -284,10 +290,12 @@ def measure_scenario(
     """One product cycle in the present state against its minimum, then both baselines."""
     with world.sessions() as session:
         need = minimum_reads(world.sim, session)
-    before = world.bot_items()
+    slots = (BOT_PLAYLIST, TO_RATE_PLAYLIST)
+    before = [world.bot_items(slot) for slot in slots]
     outcome = world.run(stop_after=stop_after)
     if stop_after is None:
-        need += minimum_writes(before, world.bot_items())
+        for slot, items in zip(slots, before, strict=True):
+            need += minimum_writes(items, world.bot_items(slot))
     counted, walk, other = spotify_calls(outcome["calls"])
     measured, minimum = counted.total(), need.total()
     extra = {r: counted[r] - need[r] for r in sorted(counted) if counted[r] > need[r]}
