@@ -39,7 +39,12 @@ from models.folds import Grouping
 from models.metrics import roc_auc
 from models.pipeline import Array, TasteModel, score
 from models.target import from_ratings
-from models.typicality import reference_sample, standardised, typicality
+from models.typicality import (
+    reference_sample,
+    squared_distances,
+    standardised,
+    typicality,
+)
 from service.settings import Settings
 
 Policy = Literal["bachbot", "random", "nn", "popular", "oracle"]
@@ -288,7 +293,7 @@ def nearest_order(pool: Array, likes: Array) -> NDArray[np.int64]:
     nearest = np.full(len(pool), np.inf)
     for start in range(0, len(pool), 2048):
         block = pool[start : start + 2048]
-        d = ((block[:, None, :] - likes[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+        d = squared_distances(block, likes).min(axis=1)
         nearest[start : start + 2048] = d
     return np.asarray(np.lexsort((np.arange(len(pool)), nearest)), dtype=np.int64)
 

@@ -36,6 +36,13 @@ def standardised(X: Array) -> Array:
     return np.asarray(np.where(np.isnan(Z), 0.0, Z), dtype=float)
 
 
+def squared_distances(A: Array, B: Array) -> Array:
+    """All squared Euclidean distances between rows of ``A`` and ``B``, in len(A) x len(B)
+    memory (|a|^2 + |b|^2 - 2ab; broadcasting a - b would take len(A) x len(B) x columns)."""
+    sq = (A**2).sum(axis=1)[:, None] + (B**2).sum(axis=1)[None, :] - 2.0 * A @ B.T
+    return np.asarray(np.maximum(sq, 0.0), dtype=float)
+
+
 def reference_sample(ids: Sequence[str], *, seed: int, count: int = REFERENCE) -> list[str]:
     """A fixed-seed sample of ``ids`` that barely moves as the pool changes.
 
@@ -61,7 +68,7 @@ def typicality(candidates: Array, reference: Array) -> Array:
         return np.empty(0)
     if len(reference) == 0:
         return np.ones(len(candidates))
-    d2 = ((candidates[:, None, :] - reference[None, :, :]) ** 2).sum(axis=2)
+    d2 = squared_distances(candidates, reference)
     h2 = float(np.median(d2)) * 0.25
     if not np.isfinite(h2) or h2 <= 0:
         return np.ones(len(candidates))
