@@ -108,6 +108,15 @@ class KillReport:
                 kinds[kind] += len(found)
         return kinds
 
+    def problems(self) -> list[str]:
+        """Every violation found, as ``trial N (aim) kind: what``."""
+        return [
+            f"trial {r.number} ({r.aim}) {kind}: {text}"
+            for r in self.results
+            for kind, texts in r.violations.items()
+            for text in texts
+        ]
+
     def per_step(self) -> dict[str, tuple[int, int]]:
         """Step -> (kills aimed at it, kills that landed inside it)."""
         table: dict[str, tuple[int, int]] = {}
@@ -128,9 +137,7 @@ class KillReport:
             lines.append(f"{name:<12}{aimed:>7}{landed:>19}")
         kinds = self.violations()
         lines.append("violations: " + ", ".join(f"{kind} {count}" for kind, count in kinds.items()))
-        for result in self.results:
-            for kind, found in result.violations.items():
-                lines += [f"  trial {result.number} ({result.aim}) {kind}: {f}" for f in found]
+        lines += [f"  {problem}" for problem in self.problems()]
         return "\n".join(lines)
 
     def rows(self) -> list[Row]:
@@ -145,7 +152,7 @@ class KillReport:
                 baseline_name="kills", details={"per_step": {
                     a: {"kills": k, "landed": n} for a, (k, n) in self.per_step().items()}}),
             Row(section, "violations", sum(kinds.values()), "", target=0, compare="==",
-                details=dict(kinds)),
+                details={**kinds, "problems": self.problems()}),
         ]  # fmt: skip
         return rows
 
@@ -245,6 +252,17 @@ class TrialWorld:
             # into the listener's own playlist, which sync reads when it changed
             state.add_to_playlist(OWN_PLAYLIST, track_id, added_at=now)
 
+    def listener_likes_one(self) -> None:
+        """One more like: a new rating, so the next cycle trains again."""
+        now = datetime.now(UTC)
+        with self.sim.state.lock:
+            likes = self.sim.state.users[LISTENER].likes
+            fresh = [t.id for t in self.catalogue.tracks if t.id not in likes]
+        if fresh:
+            track_id = self.rng.choice(fresh)
+            self.sim.state.like(LISTENER, track_id, now)
+            self.expected.liked[track_id] = now
+
     def _bot_playlist(self) -> str | None:
         with self.sessions() as session:
             value = BOT_PLAYLIST.get(session)
@@ -320,10 +338,16 @@ def _wait_for(condition: Callable[[], bool], what: str, daemon: DaemonProcess) -
     deadline = time.monotonic() + HANG_S
     while not condition():
         if not daemon.alive():
-            raise TrialStuck(f"bachbot run exited while waiting for {what}")
+            raise TrialStuck(f"bachbot run exited while waiting for {what}{_tail(daemon)}")
         if time.monotonic() > deadline:
-            raise TrialStuck(f"no {what} within {HANG_S:.0f} s (hang guard)")
+            raise TrialStuck(f"no {what} within {HANG_S:.0f} s (hang guard){_tail(daemon)}")
         time.sleep(0.005)
+
+
+def _tail(daemon: DaemonProcess, lines: int = 4) -> str:
+    """The daemon's last log lines, for a reader of the trial table (its folder is temporary)."""
+    last = [line[:300] for line in daemon.output().strip().splitlines()[-lines:]]
+    return "; the daemon's last lines: " + " | ".join(last) if last else ""
 
 
 class TrialStuck(Exception):
@@ -368,6 +392,8 @@ def _kill_inside(world: TrialWorld, aim: str, rng: random.Random, after: int) ->
             world.daemon.kill9()
             return step if world.still_running(run_id) else None
         after = run_id  # it ended first: aim at its next run
+        if step == "train":
+            world.listener_likes_one()  # training runs again only on new ratings
     world.daemon.kill9()
     row = world.running(after)
     return None if row is None else row[1]
@@ -432,9 +458,12 @@ def run_kill_trials(
             result = run_trial(world, number, aim, rng)
             report.results.append(result)
             state = "ok" if result.survived else "VIOLATION"
+            found = "; ".join(
+                f"{kind}: {text}" for kind, texts in result.violations.items() for text in texts
+            )
             progress(
                 f"trial {number}/{trials} ({backend}): aimed at {aim}, landed in "
-                f"{result.landed_in or 'no job'}, {state}"
+                f"{result.landed_in or 'no job'}, {state}" + (f" ({found})" if found else "")
             )
     finally:
         world.close()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hmac
 import ipaddress
-import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -44,8 +43,6 @@ from service.store.connect import UNREACHABLE, cause_of
 from service.store.jobruns import last_success
 from service.store.model_versions import promoted_model
 from service.store.tables import JobRun, Rating, Track
-
-log = logging.getLogger(__name__)
 
 CallbackHandler = Callable[[str], str]
 """Takes the full callback URL, completes OAuth, returns a message for the user."""
