@@ -373,12 +373,24 @@ def plan_to_rate(
 
     Leaves out what is rated, liked or in "Predicted favourites"; keeps the
     tracks still waiting for an answer while they stay worth asking about.
+    A full list drawn by the same model with nothing answered since is kept
+    as it is without drawing again (a cycle with no news costs a query, not
+    the 50,000 candidates and their features).
     """
     model = promoted_model(session=session)
     if model is None:
         return Plan(observed.current, None)
-    pool = load_candidates(session=session, model=model, composers=settings.composer_artist_ids)
     excluded = rated_track_ids(session=session) | liked_track_ids(session=session) | set(favourites)
+    last = _last_publication(session=session, playlist_id=observed.playlist_id)
+    unchanged = (
+        last is not None
+        and last.model_version == model.version
+        and len(observed.current) == settings.to_rate_size
+        and not excluded.intersection(observed.current)
+    )
+    if unchanged:
+        return Plan(observed.current, model.version)
+    pool = load_candidates(session=session, model=model, composers=settings.composer_artist_ids)
     open_ids = sorted(c.track_id for c in pool if c.track_id not in excluded)
     planned = pick_to_rate(
         pool,
