@@ -36,20 +36,16 @@ from service.settings import Settings
 DEFAULT_OUT = Path(__file__).with_name("replay_learning.json")
 
 
-def _pct(d: dict[str, Any]) -> str:
+def _span(d: dict[str, Any], *, points: bool = False) -> str:
+    """``83% [71-94]`` for a share, ``+32 [+10 to +54]`` for a difference in points."""
     if d.get("mean") is None:
         return "-"
     low, high = d.get("low"), d.get("high")
+    if points:
+        span = "" if low is None or high is None else f" [{100 * low:+.0f} to {100 * high:+.0f}]"
+        return f"{100 * d['mean']:+.0f}{span}"
     span = "" if low is None or high is None else f" [{100 * low:.0f}-{100 * high:.0f}]"
     return f"{100 * d['mean']:.0f}%{span}"
-
-
-def _points(d: dict[str, Any]) -> str:
-    if d.get("mean") is None:
-        return "-"
-    low, high = d.get("low"), d.get("high")
-    span = "" if low is None or high is None else f" [{100 * low:+.0f} to {100 * high:+.0f}]"
-    return f"{100 * d['mean']:+.0f}{span}"
 
 
 def render(results: dict[str, Any]) -> str:
@@ -66,10 +62,11 @@ def render(results: dict[str, Any]) -> str:
     ]
     for name, r in results.items():
         last, flat = r["replay"]["summary"]["last_round"], r["no_explore"]["last_round"]
+        minus_nn = _span(r["replay"]["summary"]["bachbot_minus_nn"], points=True)
         lines.append(
-            f"| {name} | {r['rows']} | {r['rounds']} | {_pct(last['bachbot'])} | "
-            f"{_pct(flat['bachbot'])} | {_pct(last['nn'])} | {_pct(last['random'])} | "
-            f"{_pct(last['oracle'])} | {_points(r['replay']['summary']['bachbot_minus_nn'])} | "
+            f"| {name} | {r['rows']} | {r['rounds']} | {_span(last['bachbot'])} | "
+            f"{_span(flat['bachbot'])} | {_span(last['nn'])} | {_span(last['random'])} | "
+            f"{_span(last['oracle'])} | {minus_nn} | "
             f"{r['seconds_per_seed']:.0f} s |"
         )
     lines += [

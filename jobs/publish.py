@@ -346,7 +346,27 @@ class Plan:
         return needs_rewrite(planned=list(self.tracks), current=list(observed.current))
 
 
-def plan(*, session: Session, settings: Settings, observed: Observed) -> Plan:
+Pool = Callable[[ModelVersion], list[Candidate]]
+"""The model's candidates; publish loads them once for both playlists."""
+
+
+def _loader(session: Session, settings: Settings) -> Pool:
+    """:func:`load_candidates` remembered per model for one publish pass."""
+    loaded: dict[int, list[Candidate]] = {}
+
+    def pool(model: ModelVersion) -> list[Candidate]:
+        if model.id not in loaded:
+            loaded[model.id] = load_candidates(
+                session=session, model=model, composers=settings.composer_artist_ids
+            )
+        return loaded[model.id]
+
+    return pool
+
+
+def plan(
+    *, session: Session, settings: Settings, observed: Observed, pool: Pool | None = None
+) -> Plan:
     """ "Predicted favourites": the model in use's best tracks within the caps.
 
     With no model in use (none yet, or the one in use was refused until the
@@ -356,7 +376,7 @@ def plan(*, session: Session, settings: Settings, observed: Observed) -> Plan:
     if model is None:
         return Plan(observed.current, None)
     planned = plan_playlist(
-        load_candidates(session=session, model=model, composers=settings.composer_artist_ids),
+        (pool or _loader(session, settings))(model),
         excluded=rated_track_ids(session=session) | liked_track_ids(session=session),
         size=settings.playlist_size,
         min_score=settings.playlist_min_probability,
@@ -367,7 +387,12 @@ def plan(*, session: Session, settings: Settings, observed: Observed) -> Plan:
 
 
 def plan_to_rate(
-    *, session: Session, settings: Settings, observed: Observed, favourites: Sequence[str]
+    *,
+    session: Session,
+    settings: Settings,
+    observed: Observed,
+    favourites: Sequence[str],
+    pool: Pool | None = None,
 ) -> Plan:
     """ "Bach to rate": the tracks whose answers would teach the model in use most.
 
@@ -390,10 +415,10 @@ def plan_to_rate(
     )
     if unchanged:
         return Plan(observed.current, model.version)
-    pool = load_candidates(session=session, model=model, composers=settings.composer_artist_ids)
-    open_ids = sorted(c.track_id for c in pool if c.track_id not in excluded)
+    candidates = (pool or _loader(session, settings))(model)
+    open_ids = sorted(c.track_id for c in candidates if c.track_id not in excluded)
     planned = pick_to_rate(
-        pool,
+        candidates,
         excluded=excluded,
         size=settings.to_rate_size,
         keep=observed.current,
@@ -553,10 +578,13 @@ def publish_playlist(
     only once a model is in use, and left alone when it is turned off.
     """
     now = now or utcnow()
+    pool = _loader(session, settings)
     fav = publish_one(
         session=session, spotify=spotify, settings=settings, spec=favourites(settings), now=now,
         listing_fresh=listing_fresh,
-        planner=lambda observed: plan(session=session, settings=settings, observed=observed),
+        planner=lambda observed: plan(
+            session=session, settings=settings, observed=observed, pool=pool
+        ),
     )  # fmt: skip
     report = PublishReport(
         playlist_id=fav.observed.playlist_id,
@@ -578,7 +606,8 @@ def publish_playlist(
             session=session, spotify=spotify, settings=settings, spec=ask, now=now,
             listing_fresh=listing_fresh,
             planner=lambda observed: plan_to_rate(
-                session=session, settings=settings, observed=observed, favourites=fav.tracks
+                session=session, settings=settings, observed=observed, favourites=fav.tracks,
+                pool=pool,
             ),
         )  # fmt: skip
         report.to_rate_playlist_id = asked.observed.playlist_id
