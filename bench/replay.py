@@ -16,18 +16,22 @@ model can find them all.  Public liked/disliked tables are measured with
   the works after each round; the same starting likes and hold-out for
   bachbot's picks and for random picks on each seed.  The figure is the
   number of answers bachbot's picks need to reach the ROC AUC random picks
-  reach after all their answers, as a share of those (below 1: fewer), with a
-  95 % t-interval over the seeds.
+  reach after N answers, as a share of N (below 1: fewer), read off the
+  curves averaged over seeds, with a 95 % bootstrap interval over the seeds
+  (:func:`label_efficiency`).  N is fixed in advance: half the rounds and all
+  of them (where both curves level off, the second says least).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from bench.report import Row
 from jobs.replay import (
@@ -66,27 +70,105 @@ def taste_table(n: int = 2_000, *, seed: int = 0, settings: Settings) -> ReplayT
                       groups=np.arange(n) // 3)  # fmt: skip
 
 
-def answers_saved(
+@dataclass(frozen=True)
+class Efficiency:
+    """Answers bachbot's picks need to reach the ROC AUC random picks reach after ``at``.
+
+    Read off the learning curves averaged over seeds (one seed's curve jumps
+    by a few hundredths from round to round as the model in use changes; a
+    first crossing of such a curve is mostly noise), with a 95 % percentile
+    interval from resampling the seeds (paired: a resampled seed brings both
+    of its curves).  ``ratio`` below 1: fewer answers than random picks; inf:
+    bachbot's curve never reached it within the rounds.
+    """
+
+    at: int
+    target: float
+    ratio: float
+    low: float
+    high: float
+    seeds: int
+
+    def to_dict(self) -> dict[str, object]:
+        def r(v: float) -> float | str:
+            return "inf" if math.isinf(v) else round(v, 3)
+
+        return {"at": self.at, "target_auc": round(self.target, 4), "ratio": r(self.ratio),
+                "low": r(self.low), "high": r(self.high), "seeds": self.seeds}  # fmt: skip
+
+    def as_text(self) -> str:
+        def x(v: float) -> str:
+            return "never" if math.isinf(v) else f"{v:.2f}x"
+
+        return f"{x(self.ratio)} [{x(self.low)} to {x(self.high)}]"
+
+
+def _ratio(active: NDArray[np.float64], rand: NDArray[np.float64], ratings: tuple[int, ...],
+           at: int) -> tuple[float, float]:  # fmt: skip
+    target = float(rand[at])
+    needed = ratings_to_reach(LearningCurve("active", ratings, tuple(active.tolist())), target)
+    return target, (needed / ratings[at] if math.isfinite(needed) else math.inf)
+
+
+def label_efficiency(
     curves: Sequence[tuple[LearningCurve, LearningCurve]],
-) -> tuple[list[float], list[dict[str, Any]]]:
-    """Per seed, bachbot's answers to reach random's final ROC AUC, over random's answers."""
-    ratios: list[float] = []
-    details = []
-    for active, rand in curves:
-        target = float(np.mean(rand.auc[-2:]))
-        needed = ratings_to_reach(active, target)
-        n = float(rand.ratings[-1])
-        ratio = needed / n if math.isfinite(needed) else (active.ratings[-1] + 10) / n
-        ratios.append(ratio)
-        details.append({
-            "target_auc": round(target, 4), "random_answers": n,
-            "final_auc_diff": round(active.auc[-1] - rand.auc[-1], 4),
-            "bachbot_answers": None if math.isnan(needed) else round(needed, 1),
-            "reached": math.isfinite(needed),
+    *,
+    at: int,
+    resamples: int = 2_000,
+    seed: int = 0,
+) -> Efficiency:
+    """:class:`Efficiency` at round index ``at`` of (bachbot, random) curve pairs."""
+    active = np.array([a.auc for a, _ in curves], dtype=float)
+    rand = np.array([r.auc for _, r in curves], dtype=float)
+    ratings = curves[0][1].ratings
+    target, ratio = _ratio(active.mean(axis=0), rand.mean(axis=0), ratings, at)
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(resamples):
+        pick = rng.integers(0, len(curves), size=len(curves))
+        boots.append(_ratio(active[pick].mean(axis=0), rand[pick].mean(axis=0), ratings, at)[1])
+    # "lower"/"higher": no interpolation, so a share of "never" gives inf, not NaN.
+    low = float(np.percentile(boots, 2.5, method="lower"))
+    high = float(np.percentile(boots, 97.5, method="higher"))
+    return Efficiency(ratings[at], target, ratio, low, high, len(curves))
+
+
+def to_rate_curves(
+    table: ReplayTable,
+    *,
+    settings: Settings,
+    seeds: Iterable[int],
+    rounds: int,
+    say: Progress,
+) -> list[tuple[LearningCurve, LearningCurve]]:
+    """(bachbot's picks, random picks) learning curves, one pair per seed."""
+    curves = []
+    for seed in seeds:
+        active, rand = (
+            active_learning_trial(
+                table, picks=picks, settings=settings, seed=seed, rounds=rounds, batch=10
+            )
+            for picks in ("active", "random")
+        )
+        curves.append((active, rand))
+        say(f"to rate, seed {seed}: bachbot {active.auc[-1]:.3f}, random {rand.auc[-1]:.3f}")
+    return curves
+
+
+def curve_details(
+    curves: Sequence[tuple[LearningCurve, LearningCurve]],
+) -> list[dict[str, Any]]:
+    """Per seed: both curves, and bachbot's AUC minus random's after all answers."""
+    return [
+        {
+            "ratings": list(rand.ratings),
             "bachbot_auc": [round(a, 4) for a in active.auc],
             "random_auc": [round(a, 4) for a in rand.auc],
-        })  # fmt: skip
-    return ratios, details
+            "final_auc_diff": round(active.auc[-1] - rand.auc[-1], 4),
+            "mean_auc_diff": round(float(np.mean(active.auc[1:]) - np.mean(rand.auc[1:])), 4),
+        }
+        for active, rand in curves
+    ]
 
 
 def run_replay_bench(
@@ -110,25 +192,17 @@ def run_replay_bench(
             note="nested CV and the promotion gate every round", details={"last_round": last}),
     ]  # fmt: skip
     say(f"replay: {seconds:.0f} s")
-    curves = []
-    for seed in range(seeds):
-        pair = tuple(
-            active_learning_trial(
-                table, picks=picks, settings=settings, seed=seed, rounds=rounds, batch=10
-            )
-            for picks in ("active", "random")
-        )
-        curves.append(pair)
-        say(f"to rate, seed {seed}: bachbot {pair[0].auc[-1]:.3f}, random {pair[1].auc[-1]:.3f}")
-    ratios, details = answers_saved(curves)  # type: ignore[arg-type]
-    reached = [r for r, d in zip(ratios, details, strict=True) if d["reached"]]
-    diff = interval([d["final_auc_diff"] for d in details])
-    rows.append(
-        Row("replay", '"Bach to rate" vs random picks: ROC AUC after all answers',
-            diff.mean, "AUC", note=f"bachbot - random, 95% interval {diff.low:+.3f} to "
-            f"{diff.high:+.3f} over {seeds} seeds; bachbot reached random's final ROC AUC in "
-            f"{len(reached)} of {seeds} seeds"
-            + (f", with {np.median(reached):.2f}x its answers (median)" if reached else ""),
-            details={"per_seed": details, "ratio_if_reached": reached})
-    )  # fmt: skip
+    curves = to_rate_curves(table, settings=settings, seeds=range(seeds), rounds=rounds, say=say)
+    details = curve_details(curves)
+    diff = interval([d["mean_auc_diff"] for d in details])
+    for at in (rounds // 2, rounds - 1):
+        eff = label_efficiency(curves, at=at)
+        rows.append(
+            Row("replay", f'"Bach to rate": answers to reach random picks\' ROC AUC after '
+                f"{eff.at} answers", eff.ratio, "x", note=f"{eff.as_text()} (95% bootstrap "
+                f"over {seeds} seeds) of random's {eff.at} answers to reach ROC AUC "
+                f"{eff.target:.3f}; mean ROC AUC over the rounds, bachbot - random: "
+                f"{diff.mean:+.3f} [{diff.low:+.3f} to {diff.high:+.3f}]",
+                details={"efficiency": eff.to_dict(), "per_seed": details})
+        )  # fmt: skip
     return rows
