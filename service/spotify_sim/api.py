@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.spotify_sim import render
-from service.spotify_sim.state import SimPlaylistItem, SimState, SimUser
+from service.spotify_sim import search as search_query
+from service.spotify_sim.state import SimAlbum, SimPlaylistItem, SimState, SimUser
 
 NEW = "new"
 EXTENDED = "extended"
@@ -306,6 +307,16 @@ def get_top_tracks(call: Call) -> Reply:
 
 
 # --- catalogue ----------------------------------------------------------------
+GROUP_ORDER = {"album": 0, "single": 1, "compilation": 2, "appears_on": 3}
+
+
+def _group(album: SimAlbum, artist_id: str) -> str:
+    """Spotify's ``album_group``: the album's type, or ``appears_on`` for a guest artist."""
+    if album.artist_ids and album.artist_ids[0] != artist_id:
+        return "appears_on"
+    return album.album_type if album.album_type in GROUP_ORDER else "album"
+
+
 def get_artist_albums(call: Call) -> Reply:
     artist_id = call.params["id"]
     if artist_id not in call.state.artists:
@@ -313,12 +324,16 @@ def get_artist_albums(call: Call) -> Reply:
     offset, limit = _paging(call, 5, 10)
     groups = call.query.get("include_groups")
     wanted = set(groups.split(",")) if groups else None
+    # Spotify lists an artist's albums group by group (albums, then singles, then
+    # compilations, then appears_on), each newest first, not newest first overall:
+    # https://github.com/spotify/web-api/issues/1002 and /issues/1431.
     albums = sorted(
         (a for a in call.state.albums.values() if artist_id in a.artist_ids),
         key=lambda a: (a.release_date, a.id),
         reverse=True,
     )
-    albums = [a for a in albums if wanted is None or a.album_type in wanted]
+    albums.sort(key=lambda a: GROUP_ORDER[_group(a, artist_id)])
+    albums = [a for a in albums if wanted is None or _group(a, artist_id) in wanted]
     items = [render.simplified_album(call.base, call.state, a) for a in albums]
     path = f"artists/{artist_id}/albums"
     extra = {"include_groups": groups} if groups else None
@@ -355,29 +370,37 @@ def get_track(call: Call) -> Reply:
     return Reply(200, render.track(call.base, call.state, track))
 
 
-def _matches(call: Call, words: list[str], track_id: str) -> bool:
-    track = call.state.tracks[track_id]
-    names = [track.name, call.state.albums[track.album_id].name]
-    names += [call.state.artists[a].name for a in track.artist_ids]
-    text = " ".join(names).lower()
-    return all(word in text for word in words)
+SEARCH_TYPES = ("album", "track")
 
 
 def search(call: Call) -> Reply:
-    query = call.query.get("q", "").strip()
-    if not query:
-        raise ApiError(400, "No search query")
-    if call.query.get("type") != "track":
-        raise ApiError(400, "The local Spotify searches tracks only (type=track)")
+    """``GET /search`` for albums and tracks, with Spotify's field filters
+    (:mod:`service.spotify_sim.search`); other result types are not simulated."""
+    try:
+        query = search_query.parse(call.query.get("q", "").strip())
+        searcher = search_query.Searcher(call.state, query, call.state.clock().date())
+    except search_query.QueryError as err:
+        raise ApiError(400, str(err)) from err
+    types = [t for t in call.query.get("type", "").split(",") if t]
+    if not types or any(t not in SEARCH_TYPES for t in types):
+        raise ApiError(400, "The local Spotify searches albums and tracks only (type=album,track)")
     offset, limit = _paging(call, 5, 10)
-    words = [w.split(":", 1)[-1].strip('"').lower() for w in query.split()]
-    hits = sorted(t for t in call.state.tracks if _matches(call, words, t))
-    items = [render.track(call.base, call.state, call.state.tracks[t]) for t in hits]
-    extra = {"q": query, "type": "track"}
-    page = render.page(
-        call.base, "search", items[offset : offset + limit], len(hits), offset, limit, extra
-    )
-    return Reply(200, {"tracks": page})
+    extra = {"q": call.query.get("q", ""), "type": ",".join(types)}
+    reply: dict[str, Any] = {}
+    for kind in types:
+        if kind == "album":
+            found = [render.simplified_album(call.base, call.state, a) for a in searcher.albums()]
+        else:
+            found = [render.track(call.base, call.state, t) for t in searcher.tracks()]
+        reachable = found[: search_query.REACHABLE]
+        page = render.page(
+            call.base, "search", reachable[offset : offset + limit], len(found), offset, limit,
+            extra,
+        )  # fmt: skip
+        if offset + limit >= len(reachable):
+            page["next"] = None  # nothing past the 1,000th hit can be asked for
+        reply[f"{kind}s"] = page
+    return Reply(200, reply)
 
 
 def _ids(call: Call, most: int) -> list[str]:
