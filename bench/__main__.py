@@ -13,6 +13,8 @@ Sections (see bench/README.md for what each figure means):
 
 * ``calls``: Spotify calls per cycle against the minimum, four scenarios,
   with a naive full re-read and plain spotipy paging as baselines;
+* ``releases``: calls to know a 20,000-album discography's 50 new releases
+  after one cycle, against the minimum and a plain discography walk;
 * ``cycle``: wall time and peak RSS of one cycle at 1k, 10k and 50k known
   tracks plus 500 new ones, each in its own process, against an empty cycle;
 * ``model``: training time (nested CV, default grid) at 100, 1,000 and 5,000
@@ -40,7 +42,7 @@ from typing import Any
 from bench.report import Row, machine_info, render_markdown, render_table, write_results
 from bench.world import BACKENDS, PG_ADMIN_URL, postgres_available
 
-SECTIONS = ("calls", "cycle", "model", "replay", "startup")
+SECTIONS = ("calls", "releases", "cycle", "model", "replay", "startup")
 ON_REQUEST = ("kill",)
 """Sections a plain run leaves out (they take long): ``--only`` them, or give their size."""
 KILL_TRIALS = 50
@@ -124,6 +126,14 @@ def run(
                     backend, folder / f"calls_{backend}", quick=args.quick, seed=args.seed,
                     progress=detail,
                 )  # fmt: skip
+        if "releases" in sections:
+            from bench.new_releases import run_new_releases
+
+            say("new releases in a large discography (calls; sqlite) ...")
+            release_rows, _ = run_new_releases(
+                folder / "releases", quick=args.quick, seed=args.seed, progress=detail
+            )
+            rows += release_rows
         if "cycle" in sections and backends:
             from bench.cycle import build_template, run_cycles
 

@@ -43,6 +43,7 @@ class SyncReport:
     listens_added: int = 0
     exposure_ratings: int = 0
     new_releases: int = 0
+    new_release_calls: int = 0
     albums_found: int = 0
     albums_read: int = 0
     albums_pending: int = 0
@@ -75,6 +76,7 @@ def compose_report(
         listens_added=listens.listens_added + listens.top_added,
         exposure_ratings=listens.exposure_ratings,
         new_releases=catalogue.new_releases,
+        new_release_calls=catalogue.new_release_calls,
         albums_found=catalogue.albums_found,
         albums_read=catalogue.albums_read,
         albums_pending=catalogue.albums_pending,

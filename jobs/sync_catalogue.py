@@ -58,6 +58,7 @@ class CatalogueReport:
     new_releases: int = 0
     """Albums of the past two weeks the new-release probe saw (0 when it was not due)."""
     new_release_calls: int = 0
+    """Calls of the probe: its search pages and the reads of the albums it found."""
     problems: list[str] = field(default_factory=list)
 
 
@@ -76,8 +77,9 @@ def sync_catalogue(ctx: SyncContext) -> CatalogueReport:
     budget = CallBudget(ctx.spotify.calls, ctx.settings.calls_per_cycle)
     report = CatalogueReport(budget=budget.limit)
     probe = probe_new_releases(ctx, budget)
-    report.new_releases, report.new_release_calls = probe.found, probe.calls
-    _read_first(ctx, budget, report, probe.album_ids + newest_releases(ctx, budget))
+    _read_first(ctx, budget, report, probe.album_ids)
+    report.new_releases, report.new_release_calls = probe.found, budget.spent
+    _read_first(ctx, budget, report, newest_releases(ctx, budget))
     _saved_albums(ctx, budget, report)
     _read_pending(ctx, budget, report)
     walks = _walks(ctx, report)

@@ -49,7 +49,6 @@ NEW_SOURCE = "new"
 @dataclass
 class NewReleasesReport:
     probed: bool = False
-    calls: int = 0
     found: int = 0
     """Albums released in the window that the probe saw (new to bachbot or not)."""
     album_ids: list[str] = field(default_factory=list)
@@ -93,7 +92,6 @@ def probe_new_releases(ctx: SyncContext, budget: CallBudget) -> NewReleasesRepor
         return report
     report.probed = True
     today = ctx.now.date()
-    spent = budget.spent
     found: dict[str, AlbumRef] = {}
     for name in ctx.settings.composer_names:
         tagged, by_year = probe_queries(name, today)
@@ -107,7 +105,6 @@ def probe_new_releases(ctx: SyncContext, budget: CallBudget) -> NewReleasesRepor
         upsert_album(session=ctx.session, album=facts, found_via=NEW_SOURCE, now=ctx.now)
     report.found = len(found)
     report.album_ids = newest_first(list(found.values()))
-    report.calls = budget.spent - spent
     NEW_RELEASES_AT.put(ctx.session, ctx.now)
     return report
 

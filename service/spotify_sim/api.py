@@ -323,26 +323,27 @@ def get_artist_albums(call: Call) -> Reply:
         raise ApiError(404, "Resource not found")
     offset, limit = _paging(call, 5, 10)
     groups = call.query.get("include_groups")
-    wanted = set(groups.split(",")) if groups else None
-    # Spotify lists an artist's albums group by group (albums, then singles, then
-    # compilations, then appears_on), each newest first, not newest first overall:
-    # https://github.com/spotify/web-api/issues/1002 and /issues/1431.
+    albums = discography(call.state, artist_id, groups.split(",") if groups else None)
+    items = [render.simplified_album(call.base, call.state, a) for a in albums[offset:][:limit]]
+    path = f"artists/{artist_id}/albums"
+    extra = {"include_groups": groups} if groups else None
+    return Reply(200, render.page(call.base, path, items, len(albums), offset, limit, extra))
+
+
+def discography(state: SimState, artist_id: str, groups: list[str] | None) -> list[SimAlbum]:
+    """An artist's albums in the order Spotify lists them.
+
+    Group by group (albums, then singles, then compilations, then appears_on),
+    each newest first - not newest first overall:
+    https://github.com/spotify/web-api/issues/1002 and /issues/1431.
+    """
     albums = sorted(
-        (a for a in call.state.albums.values() if artist_id in a.artist_ids),
+        (a for a in state.albums.values() if artist_id in a.artist_ids),
         key=lambda a: (a.release_date, a.id),
         reverse=True,
     )
     albums.sort(key=lambda a: GROUP_ORDER[_group(a, artist_id)])
-    albums = [a for a in albums if wanted is None or _group(a, artist_id) in wanted]
-    items = [render.simplified_album(call.base, call.state, a) for a in albums]
-    path = f"artists/{artist_id}/albums"
-    extra = {"include_groups": groups} if groups else None
-    return Reply(
-        200,
-        render.page(
-            call.base, path, items[offset : offset + limit], len(items), offset, limit, extra
-        ),
-    )
+    return [a for a in albums if groups is None or _group(a, artist_id) in groups]
 
 
 def get_album(call: Call) -> Reply:
@@ -389,15 +390,17 @@ def search(call: Call) -> Reply:
     reply: dict[str, Any] = {}
     for kind in types:
         if kind == "album":
-            found = [render.simplified_album(call.base, call.state, a) for a in searcher.albums()]
+            albums = list(searcher.albums())
+            total, reachable = len(albums), min(len(albums), search_query.REACHABLE)
+            shown = albums[offset : min(offset + limit, reachable)]
+            items = [render.simplified_album(call.base, call.state, a) for a in shown]
         else:
-            found = [render.track(call.base, call.state, t) for t in searcher.tracks()]
-        reachable = found[: search_query.REACHABLE]
-        page = render.page(
-            call.base, "search", reachable[offset : offset + limit], len(found), offset, limit,
-            extra,
-        )  # fmt: skip
-        if offset + limit >= len(reachable):
+            tracks = list(searcher.tracks())
+            total, reachable = len(tracks), min(len(tracks), search_query.REACHABLE)
+            shown_tracks = tracks[offset : min(offset + limit, reachable)]
+            items = [render.track(call.base, call.state, t) for t in shown_tracks]
+        page = render.page(call.base, "search", items, total, offset, limit, extra)
+        if offset + limit >= reachable:
             page["next"] = None  # nothing past the 1,000th hit can be asked for
         reply[f"{kind}s"] = page
     return Reply(200, reply)
