@@ -77,6 +77,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--train-sizes", default="100,1000,5000")
     parser.add_argument("--score-tracks", type=int, default=50_000)
     parser.add_argument(
+        "--cycle-sizes", default=None, metavar="N,N",
+        help="known-track sizes of the cycle section (default 1000,10000,50000; issue 21's "
+        "scale: 50000,500000)",
+    )  # fmt: skip
+    parser.add_argument(
         "--budget", type=float, default=DEFAULT_BUDGET_S,
         help="seconds the whole run may take; training sizes that would not fit are skipped",
     )  # fmt: skip
@@ -137,6 +142,10 @@ def run(
         if "cycle" in sections and backends:
             from bench.cycle import build_template, run_cycles
 
+            cycle_sizes = (
+                tuple(int(n) for n in args.cycle_sizes.split(",")) if args.cycle_sizes else None
+            )
+
             say("building the template library through the product ...")
             template = build_template(
                 folder / "template", quick=args.quick, seed=args.seed, progress=detail
@@ -145,7 +154,7 @@ def run(
                 say(f"cycle time and memory on {backend} ...")
                 cycle_rows, results = run_cycles(
                     backend, folder / f"cycle_{backend}", template, quick=args.quick,
-                    seed=args.seed, progress=detail,
+                    seed=args.seed, progress=detail, sizes=cycle_sizes,
                 )  # fmt: skip
                 rows += cycle_rows
                 cycle_results += results
@@ -204,6 +213,7 @@ def run(
         "seed": args.seed,
         "train_sizes": args.train_sizes,
         "score_tracks": args.score_tracks,
+        "cycle_sizes": args.cycle_sizes,
         "kill_trials": kill_trials if "kill" in sections else None,
         "budget_s": args.budget,
         "seconds": round(seconds, 1),

@@ -12,6 +12,7 @@ cycle (``VmHWM``: this process image only).
 from __future__ import annotations
 
 import cProfile
+import gc
 import json
 import os
 import resource
@@ -21,22 +22,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from service import memory
+
 
 def peak_rss_mb() -> float:
-    """This process image's peak RSS in MiB.
+    """This process image's peak RSS in MiB since start (the job runner resets the peak
+    before each step and records that step's own, so the cycle's is the largest of them).
 
     ``VmHWM`` rather than ``ru_maxrss``: on Linux ``ru_maxrss`` survives
     ``execve`` and so starts at the *parent's* RSS (the benchmark parent holds
     a 50k-track local Spotify), while ``VmHWM`` belongs to this image alone.
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return memory.peak_rss_mb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    return memory.rss_mb() or 0.0
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -63,13 +64,19 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         if profiler is not None and profile_to:
             profiler.disable()
             profiler.dump_stats(f"{profile_to}.{os.getpid()}")
+    gc.collect()
+    after = rss_mb()
     wiring.dispose()
     return {
         "seconds": seconds,
         "setup_seconds": setup_s,
         "rss_floor_mb": floor,
-        "rss_peak_mb": peak_rss_mb(),
+        "rss_peak_mb": max(
+            [peak_rss_mb(), *(o.counts.get("peak_rss_mb") or 0 for o in report.outcomes)]
+        ),
         "steps": {o.job: o.counts.get("seconds") for o in report.outcomes},
+        "step_peaks": {o.job: o.counts.get("peak_rss_mb") for o in report.outcomes},
+        "rss_after_mb": after,
         "status": {o.job: o.status for o in report.outcomes},
         "errors": {o.job: o.error for o in report.outcomes if o.error},
         "scored": next((o.counts.get("scored") for o in report.outcomes if o.job == "score"), None),
