@@ -296,7 +296,7 @@ def run_job(
 
     counts = report_counts(result)
     counts["seconds"] = round(time.monotonic() - started, 3)
-    peak = memory.peak_rss_mb()
+    peak = memory.step_peak_mb()
     if peak is not None:
         counts["peak_rss_mb"] = round(peak, 1)
     try:

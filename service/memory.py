@@ -14,6 +14,8 @@ from pathlib import Path
 
 STATUS = Path("/proc/self/status")
 CLEAR_REFS = Path("/proc/self/clear_refs")
+_children: list[float] = []
+"""Peaks of worker processes (:mod:`service.ml_worker`) since the last reset."""
 
 
 def _status_mb(field: str) -> float | None:
@@ -37,7 +39,19 @@ def peak_rss_mb() -> float | None:
     return _status_mb("VmHWM")
 
 
+def note_child_peak(mb: float | None) -> None:
+    """A worker process ran part of this step: its peak counts as the step's too."""
+    if mb is not None:
+        _children.append(mb)
+
+
+def step_peak_mb() -> float | None:
+    """The step's peak: this process's, or a worker's it waited for, whichever is larger."""
+    return max(filter(None, [peak_rss_mb(), *_children]), default=None)
+
+
 def reset_peak() -> None:
     """Start a new peak at the current size (no-op where the kernel does not offer it)."""
+    _children.clear()
     with contextlib.suppress(OSError):
         CLEAR_REFS.write_text("5", encoding="ascii")
