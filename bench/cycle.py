@@ -56,6 +56,9 @@ SCALE_SIZES = (50_000, 500_000)
 TARGET_FROM = 50_000
 """Sizes from which the cycle targets apply (issue 10 at 50k, issue 21 at 500k)."""
 BULK = 10_000
+DAEMON_SIZE = 50_000
+"""The size at which the daemon's RSS between cycles is measured (issue 21: < 150 MB)."""
+TARGET_DAEMON_MB = 150.0
 QUICK_SIZES = (200, 600)
 NEW_TRACKS = 500
 QUICK_NEW = 50
@@ -217,8 +220,13 @@ def measure_size(
     template: Template, *, backend: str, folder: Path, size: int, new: int, seed: int,
     progress: Progress,
 ) -> dict[str, Any]:  # fmt: skip
-    """Prepare one world of ``size`` known tracks, warm it up, measure one cycle in a child."""
-    state, new_finds = sim_state(template, size=size, new=new)
+    """Prepare one world of ``size`` known tracks, warm it up, measure one cycle in a child.
+
+    At :data:`DAEMON_SIZE` a second batch of ``new`` tracks is then measured the way the
+    daemon runs a cycle (train and score in a worker process), for its RSS between cycles.
+    """
+    daemon = size == DAEMON_SIZE
+    state, new_finds = sim_state(template, size=size, new=new * 2 if daemon else new)
     data_dir = folder / f"cycle_{size}"
     with (
         database(backend, folder, f"cycle_{size}") as url,
@@ -242,12 +250,18 @@ def measure_size(
         sim.reset_calls()
         result = _child(settings, clock=START + timedelta(minutes=60), folder=data_dir)
         result["sim_calls"] = dict(sim.calls)
+        if daemon:
+            for i in range(new, 2 * new):
+                state.add_to_playlist(new_finds, _new_id(i), added_at=clock[0])
+            result["daemon"] = _child(
+                settings, clock=START + timedelta(minutes=90), folder=data_dir, daemon=True
+            )
     result["size"], result["new"], result["backend"] = size, new, backend
     return result
 
 
-def _child(settings: Settings, *, clock: Any, folder: Path) -> dict[str, Any]:
-    spec = {"settings": settings_to_json(settings), "clock": clock.isoformat()}
+def _child(settings: Settings, *, clock: Any, folder: Path, daemon: bool = False) -> dict[str, Any]:
+    spec = {"settings": settings_to_json(settings), "clock": clock.isoformat(), "daemon": daemon}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "spec.json"
     path.write_text(json.dumps(spec), encoding="utf-8")
@@ -298,6 +312,8 @@ def run_cycles(
             note=f"RSS after imports and opening the database: {result['rss_floor_mb']:.0f} MB; "
             f"peak per step (MB): {peaks}; RSS after the cycle: {result['rss_after_mb']:.0f} MB",
         ))  # fmt: skip
+        if "daemon" in result:
+            rows.append(_daemon_row(section, label, result["daemon"]))
         progress(
             f"  {section}: {label}: {result['seconds']:.2f} s, {result['rss_peak_mb']:.0f} MB "
             f"({steps})"
@@ -314,6 +330,23 @@ def run_cycles(
             f"RSS grew {result['rss_peak_mb'] / first['rss_peak_mb']:.2f}x",
         ))  # fmt: skip
     return rows, results
+
+
+def _daemon_row(section: str, label: str, daemon: dict[str, Any]) -> Row:
+    """RSS of a daemon-shaped process after a cycle at 50k, against its import floor."""
+    peaks = ", ".join(f"{k} {v:.0f}" for k, v in daemon["step_peaks"].items() if v is not None)
+    return Row(
+        section, f"daemon RSS between cycles, {label}", daemon["rss_after_mb"], "MB",
+        target=TARGET_DAEMON_MB, compare="<", baseline=daemon["import_floor_mb"],
+        baseline_name="import floor",
+        note=f"a process shaped like `bachbot run` (service.daemon imported, train and score "
+        f"in a worker) after one cycle and a garbage collection; import floor = `python -c "
+        f"'import service.daemon'` {daemon['import_floor_mb']:.0f} MB, `import service.cli` "
+        f"(the entry module) {daemon['entry_floor_mb']:.0f} MB; cycle {daemon['seconds']:.2f} s "
+        f"(the worker's start included); peak per step (MB, a worker's own where it ran the "
+        f"step): {peaks}",
+        details=daemon,
+    )  # fmt: skip
 
 
 def main() -> None:  # pragma: no cover - manual use

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import cProfile
 import gc
+import importlib
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from datetime import datetime
@@ -47,11 +49,22 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     from bench.world import settings_from_json
     from service.wiring import wire
 
+    daemon = bool(spec.get("daemon"))
+    if daemon:
+        # shaped like `bachbot run`: the daemon's modules, train and score in a worker
+        importlib.import_module("service.daemon")
+    else:
+        # The cycle runs in this process: import the model code before the clock, as a
+        # process that scores in-process has it, so the figure is the cycle's own work
+        # (the daemon's worker start is in the daemon figure).
+        importlib.import_module("jobs.score")
+
     settings = settings_from_json(spec["settings"])
     now = datetime.fromisoformat(spec["clock"])
     with httpx.Client(timeout=30) as http:
         wiring = wire(settings, clock=lambda: now, http_client=http)
         cycle = wiring.cycle()
+        cycle.isolate_ml = daemon
         setup_s = time.perf_counter() - started_imports
         floor = peak_rss_mb()
         profile_to = os.environ.get("BACHBOT_BENCH_PROFILE")
@@ -77,11 +90,20 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "steps": {o.job: o.counts.get("seconds") for o in report.outcomes},
         "step_peaks": {o.job: o.counts.get("peak_rss_mb") for o in report.outcomes},
         "rss_after_mb": after,
+        "import_floor_mb": _import_floor("service.daemon") if daemon else None,
+        "entry_floor_mb": _import_floor("service.cli") if daemon else None,
         "status": {o.job: o.status for o in report.outcomes},
         "errors": {o.job: o.error for o in report.outcomes if o.error},
         "scored": next((o.counts.get("scored") for o in report.outcomes if o.job == "score"), None),
         "spotify_calls": dict(wiring.spotify.calls),
     }
+
+
+def _import_floor(module: str) -> float:
+    """RSS in MiB of a fresh interpreter that only imported ``module``."""
+    code = f"import {module}; from service import memory; print(memory.rss_mb())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip())
 
 
 def main() -> None:

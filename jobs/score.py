@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from jobs.feature_matrix import load_matrix
@@ -75,23 +75,27 @@ def tracks_to_score(*, session: Session, model_version_id: int) -> list[str]:
     unscored = session.scalars(
         select(Track.id).where(Track.is_bach.is_(True), ~scored).order_by(Track.id)
     )
-    latest = (
-        select(func.max(Prediction.created_at))
-        .where(Prediction.model_version_id == model_version_id)
-        .scalar_subquery()
-    )
-    stale = session.scalars(
-        select(Prediction.track_id)
-        .join(Feature, Feature.track_id == Prediction.track_id)
-        .join(Track, Track.id == Prediction.track_id)
-        .where(
-            Prediction.model_version_id == model_version_id,
-            Track.is_bach.is_(True),
-            Feature.fetched_at > latest,
-            Feature.fetched_at > Prediction.created_at,
+    latest = session.scalar(
+        select(func.max(Prediction.created_at)).where(
+            Prediction.model_version_id == model_version_id
         )
-        .distinct()
     )
+    stale: list[str] = []
+    if latest is not None:  # no prediction yet: every track is unscored anyway
+        stale = list(
+            session.scalars(
+                select(Feature.track_id)
+                .join(
+                    Prediction,
+                    and_(
+                        Prediction.track_id == Feature.track_id,
+                        Prediction.model_version_id == model_version_id,
+                    ),
+                )
+                .where(Feature.fetched_at > latest, Feature.fetched_at > Prediction.created_at)
+                .distinct()
+            )
+        )
     wanted = set(unscored) | set(stale)
     return sorted(t for t in wanted if t not in rated)
 

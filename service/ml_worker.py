@@ -56,12 +56,12 @@ class WorkerJob:
 class WorkerAnswer:
     ok: bool
     result: Any
-    """The job's report, or the exception it raised."""
+    """The job report's counts, or the exception the job raised."""
     peak_rss_mb: float | None
 
 
-def run_in_worker(spec: WorkerJob) -> tuple[Any, float | None]:
-    """Run ``spec.job`` in a child process; its report and the child's peak RSS in MiB.
+def run_in_worker(spec: WorkerJob) -> tuple[dict[str, Any], float | None]:
+    """Run ``spec.job`` in a child process; its report's counts and the child's peak RSS.
 
     Raises what the job raised (or :class:`WorkerFailed` when the child died).
     """
@@ -127,6 +127,12 @@ def _work(spec: WorkerJob) -> Any:
 
 
 def _answer(ok: bool, result: Any) -> bytes:
+    """The answer, pickled.  A report travels as its counts (what the job run records):
+    unpickling the report itself would import its module, and with it the model code."""
+    if ok:
+        from service.jobrunner import report_counts
+
+        result = report_counts(result)
     answer = WorkerAnswer(ok, result, memory.peak_rss_mb())
     try:
         return pickle.dumps(answer)
@@ -150,4 +156,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module's main, not this __main__ copy's, so the answer pickles as
+    # service.ml_worker.WorkerAnswer, a class the daemon can load.
+    from service.ml_worker import main as worker_main
+
+    worker_main()
