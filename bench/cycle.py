@@ -300,10 +300,15 @@ def run_cycles(
         steps = ", ".join(f"{k} {v:.2f}" for k, v in result["steps"].items() if v is not None)
         peaks = ", ".join(f"{k} {v:.0f}" for k, v in result["step_peaks"].items() if v is not None)
         errors = f"; errors: {result['errors']}" if result["errors"] else ""
+        top = result.get("top_queries") or []
+        dominant = "; ".join(
+            f"{q['seconds']:.2f} s x{q['count']}: {q['sql'][:90]}" for q in top[:3]
+        )
         rows.append(Row(
             section, f"cycle wall time, {label}", result["seconds"], "s",
             target=TARGET_SECONDS if last else None, compare="<", baseline=previous["seconds"],
-            baseline_name=step, note=f"{growth}steps (s): {steps}{errors}", details=result,
+            baseline_name=step, note=f"{growth}steps (s): {steps}{errors}; slowest queries: "
+            f"{dominant}", details=result,
         ))  # fmt: skip
         rows.append(Row(
             section, f"cycle peak RSS, {label}", result["rss_peak_mb"], "MB",

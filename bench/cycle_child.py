@@ -65,6 +65,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         wiring = wire(settings, clock=lambda: now, http_client=http)
         cycle = wiring.cycle()
         cycle.isolate_ml = daemon
+        queries = _time_queries(wiring.engine)
         setup_s = time.perf_counter() - started_imports
         floor = peak_rss_mb()
         profile_to = os.environ.get("BACHBOT_BENCH_PROFILE")
@@ -90,6 +91,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "steps": {o.job: o.counts.get("seconds") for o in report.outcomes},
         "step_peaks": {o.job: o.counts.get("peak_rss_mb") for o in report.outcomes},
         "rss_after_mb": after,
+        "top_queries": _top(queries),
         "import_floor_mb": _import_floor("service.daemon") if daemon else None,
         "entry_floor_mb": _import_floor("service.cli") if daemon else None,
         "status": {o.job: o.status for o in report.outcomes},
@@ -97,6 +99,31 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "scored": next((o.counts.get("scored") for o in report.outcomes if o.job == "score"), None),
         "spotify_calls": dict(wiring.spotify.calls),
     }
+
+
+def _time_queries(engine: Any) -> dict[str, list[float]]:
+    """Seconds and count per SQL statement the cycle runs (for "which queries dominate")."""
+    from sqlalchemy import event
+
+    spent: dict[str, list[float]] = {}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _end(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        started = conn.info["bench_started"].pop()
+        entry = spent.setdefault(" ".join(statement.split())[:160], [0.0, 0])
+        entry[0] += time.perf_counter() - started
+        entry[1] += 1
+
+    return spent
+
+
+def _top(spent: dict[str, list[float]], n: int = 6) -> list[dict[str, Any]]:
+    ranked = sorted(spent.items(), key=lambda kv: kv[1][0], reverse=True)[:n]
+    return [{"sql": sql, "seconds": round(t, 3), "count": int(c)} for sql, (t, c) in ranked]
 
 
 def _import_floor(module: str) -> float:
