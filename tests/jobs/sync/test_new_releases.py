@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -115,15 +116,18 @@ def test_probe_year_range_spans_new_year() -> None:
     assert probe_queries("J. S. Bach", date(2026, 11, 20))[1] == 'artist:"J. S. Bach" year:2026'
 
 
+@pytest.mark.parametrize(("newest_first", "known"), [(4, True), (0, False)])
 def test_first_sync_reads_the_newest_releases_of_every_group_first(
     library: Library,
     run_sync: RunSync,
     session: Session,
     spotify_sim: SpotifySim,
     spotify_settings: Settings,
+    newest_first: int,
+    known: bool,
 ) -> None:
-    # Spotify lists albums first, then singles, compilations and appears_on: a plain walk
-    # of 150 older albums would reach these recent singles and compilations last.
+    """Spotify lists albums first, then singles, compilations and appears_on: a plain walk
+    of 150 older albums (``newest_first`` 0) reaches these recent ones last."""
     spotify_sim.state.clock = lambda: T0
     for _ in range(150):
         library.bach_album(1)
@@ -133,30 +137,9 @@ def test_first_sync_reads_the_newest_releases_of_every_group_first(
         for t in _release(library, days_ago=days, album_type=kind)
     ]
     settings = spotify_settings.model_copy(
-        update={"calls_per_cycle": 20, "newest_first_releases": 4}
+        update={"calls_per_cycle": 20, "newest_first_releases": newest_first}
     )
 
     run_sync(T0, settings)
 
-    assert _known(session, recent) == set(recent)
-
-
-def test_without_the_newest_first_a_plain_walk_misses_them(
-    library: Library,
-    run_sync: RunSync,
-    session: Session,
-    spotify_sim: SpotifySim,
-    spotify_settings: Settings,
-) -> None:
-    """The counterpart of the test above: the same world, the head listing turned off."""
-    spotify_sim.state.clock = lambda: T0
-    for _ in range(150):
-        library.bach_album(1)
-    recent = _release(library, days_ago=30, album_type="single")
-    settings = spotify_settings.model_copy(
-        update={"calls_per_cycle": 20, "newest_first_releases": 0}
-    )
-
-    run_sync(T0, settings)
-
-    assert _known(session, recent) == set()
+    assert _known(session, recent) == (set(recent) if known else set())
