@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from jobs.feature_matrix import load_matrix
@@ -80,22 +81,24 @@ def tracks_to_score(*, session: Session, model_version_id: int) -> list[str]:
             Prediction.model_version_id == model_version_id
         )
     )
-    stale: list[str] = []
+    stale: set[str] = set()
     if latest is not None:  # no prediction yet: every track is unscored anyway
-        stale = list(
-            session.scalars(
-                select(Feature.track_id)
-                .join(
-                    Prediction,
-                    and_(
-                        Prediction.track_id == Feature.track_id,
-                        Prediction.model_version_id == model_version_id,
-                    ),
+        # Two index-driven steps, not one join: with a join SQLite's planner walks all
+        # of the model's predictions (31 s at 500,000) instead of the few new features.
+        fresh: dict[str, datetime] = {}
+        for track_id, fetched_at in session.execute(
+            select(Feature.track_id, Feature.fetched_at).where(Feature.fetched_at > latest)
+        ):
+            fresh[track_id] = max(fetched_at, fresh.get(track_id, fetched_at))
+        ids = list(fresh)
+        for start in range(0, len(ids), CHUNK):
+            rows = session.execute(
+                select(Prediction.track_id, Prediction.created_at).where(
+                    Prediction.model_version_id == model_version_id,
+                    Prediction.track_id.in_(ids[start : start + CHUNK]),
                 )
-                .where(Feature.fetched_at > latest, Feature.fetched_at > Prediction.created_at)
-                .distinct()
             )
-        )
+            stale.update(t for t, created in rows if fresh[t] > created)
     wanted = set(unscored) | set(stale)
     return sorted(t for t in wanted if t not in rated)
 
