@@ -13,6 +13,8 @@ Sections (see bench/README.md for what each figure means):
 
 * ``calls``: Spotify calls per cycle against the minimum, four scenarios,
   with a naive full re-read and plain spotipy paging as baselines;
+* ``releases``: calls to know a 20,000-album discography's 50 new releases
+  after one cycle, against the minimum and a plain discography walk;
 * ``cycle``: wall time and peak RSS of one cycle at 1k, 10k and 50k known
   tracks plus 500 new ones, each in its own process, against an empty cycle;
 * ``model``: training time (nested CV, default grid) at 100, 1,000 and 5,000
@@ -40,7 +42,7 @@ from typing import Any
 from bench.report import Row, machine_info, render_markdown, render_table, write_results
 from bench.world import BACKENDS, PG_ADMIN_URL, postgres_available
 
-SECTIONS = ("calls", "cycle", "model", "replay", "startup")
+SECTIONS = ("calls", "releases", "cycle", "model", "replay", "startup")
 ON_REQUEST = ("kill",)
 """Sections a plain run leaves out (they take long): ``--only`` them, or give their size."""
 KILL_TRIALS = 50
@@ -74,6 +76,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-sizes", default="100,1000,5000")
     parser.add_argument("--score-tracks", type=int, default=50_000)
+    parser.add_argument(
+        "--cycle-sizes", default=None, metavar="N,N",
+        help="known-track sizes of the cycle section (default 1000,10000,50000; issue 21's "
+        "scale: 50000,500000)",
+    )  # fmt: skip
     parser.add_argument(
         "--budget", type=float, default=DEFAULT_BUDGET_S,
         help="seconds the whole run may take; training sizes that would not fit are skipped",
@@ -124,8 +131,20 @@ def run(
                     backend, folder / f"calls_{backend}", quick=args.quick, seed=args.seed,
                     progress=detail,
                 )  # fmt: skip
+        if "releases" in sections:
+            from bench.new_releases import run_new_releases
+
+            say("new releases in a large discography (calls; sqlite) ...")
+            release_rows, _ = run_new_releases(
+                folder / "releases", quick=args.quick, seed=args.seed, progress=detail
+            )
+            rows += release_rows
         if "cycle" in sections and backends:
             from bench.cycle import build_template, run_cycles
+
+            cycle_sizes = (
+                tuple(int(n) for n in args.cycle_sizes.split(",")) if args.cycle_sizes else None
+            )
 
             say("building the template library through the product ...")
             template = build_template(
@@ -135,7 +154,7 @@ def run(
                 say(f"cycle time and memory on {backend} ...")
                 cycle_rows, results = run_cycles(
                     backend, folder / f"cycle_{backend}", template, quick=args.quick,
-                    seed=args.seed, progress=detail,
+                    seed=args.seed, progress=detail, sizes=cycle_sizes,
                 )  # fmt: skip
                 rows += cycle_rows
                 cycle_results += results
@@ -194,6 +213,7 @@ def run(
         "seed": args.seed,
         "train_sizes": args.train_sizes,
         "score_tracks": args.score_tracks,
+        "cycle_sizes": args.cycle_sizes,
         "kill_trials": kill_trials if "kill" in sections else None,
         "budget_s": args.budget,
         "seconds": round(seconds, 1),

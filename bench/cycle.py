@@ -47,10 +47,18 @@ from service.spotify_sim.state import make_id
 from service.store.app_state import TRAIN_MARK
 from service.store.db import transaction
 from service.store.ratings import add_rating
-from service.store.tables import Feature, ModelVersion, Rating, Track
+from service.store.tables import Feature, ModelVersion, Prediction, Rating, Track
 from service.wiring import wire
 
 SIZES = (1_000, 10_000, 50_000)
+SCALE_SIZES = (50_000, 500_000)
+"""``python -m bench --only cycle --cycle-sizes 50000,500000``: issue 21's scale (slow to build)."""
+TARGET_FROM = 50_000
+"""Sizes from which the cycle targets apply (issue 10 at 50k, issue 21 at 500k)."""
+BULK = 10_000
+DAEMON_SIZE = 50_000
+"""The size at which the daemon's RSS between cycles is measured (issue 21: < 150 MB)."""
+TARGET_DAEMON_MB = 150.0
 QUICK_SIZES = (200, 600)
 NEW_TRACKS = 500
 QUICK_NEW = 50
@@ -69,6 +77,8 @@ class Template:
     tracks: list[dict[str, Any]]
     features: dict[str, list[dict[str, Any]]]
     model: dict[str, Any]
+    predictions: dict[str, tuple[float, float | None]]
+    """The promoted model's score and uncertainty per template track."""
 
 
 def build_template(folder: Path, *, quick: bool, seed: int, progress: Progress) -> Template:
@@ -119,9 +129,15 @@ def build_template(folder: Path, *, quick: bool, seed: int, progress: Progress) 
                 for c in ModelVersion.__table__.columns
                 if c.name != "id"
             }
+            predictions = {
+                p.track_id: (p.score, p.uncertainty)
+                for p in session.scalars(
+                    select(Prediction).where(Prediction.model_version_id == model_row.id)
+                )
+            }
         wiring.dispose()
-    tracks = [t for t in tracks if features.get(t["id"])]
-    return Template(catalogue, tracks, features, model)
+    tracks = [t for t in tracks if features.get(t["id"]) and t["id"] in predictions]
+    return Template(catalogue, tracks, features, model, predictions)
 
 
 def _known_id(i: int) -> str:
@@ -157,31 +173,45 @@ def sim_state(template: Template, *, size: int, new: int) -> tuple[SimState, str
 
 
 def populate(session: Session, template: Template, *, size: int, rated: int, seed: int) -> None:
-    """Bulk-insert ``size`` known tracks with features, ``rated`` ratings and the model."""
+    """Bulk-insert ``size`` known tracks with features, ``rated`` ratings, the model, and
+    the model's predictions for the unrated ones (a clone's are its template track's, as
+    scoring it would give), so a warm-up cycle does not score 500,000 tracks first."""
     rng = random.Random(seed)
     when = START - timedelta(days=1)
-    for start in range(0, size, 5000):
-        tracks, features = [], []
-        for i in range(start, min(size, start + 5000)):
+    session.execute(
+        insert(ModelVersion),
+        [{**template.model, "promoted": True, "created_at": when, "promoted_at": when}],
+    )
+    model_id = session.scalar(select(func.max(ModelVersion.id)))
+    rated = min(rated, size)
+    for start in range(0, size, BULK):
+        tracks, features, predictions = [], [], []
+        for i in range(start, min(size, start + BULK)):
             t = template.tracks[i % len(template.tracks)]
             new_id = _known_id(i)
             tracks.append({**t, "id": new_id, "first_seen_at": when, "updated_at": when})
             features += [
                 {**f, "track_id": new_id, "fetched_at": when} for f in template.features[t["id"]]
             ]
+            if i >= rated:
+                score, spread = template.predictions[t["id"]]
+                predictions.append({
+                    "track_id": new_id, "model_version_id": model_id, "score": score,
+                    "uncertainty": spread, "created_at": when,
+                })  # fmt: skip
         session.execute(insert(Track), tracks)
         session.execute(insert(Feature), features)
+        if predictions:
+            session.execute(insert(Prediction), predictions)
+        session.flush()
+        session.expunge_all()
     ratings = [
         {"track_id": _known_id(i), "value": rng.randint(1, 10), "source": "explicit",
          "created_at": when}
-        for i in range(min(rated, size))
+        for i in range(rated)
     ]  # fmt: skip
     if ratings:
         session.execute(insert(Rating), ratings)
-    session.execute(
-        insert(ModelVersion),
-        [{**template.model, "promoted": True, "created_at": when, "promoted_at": when}],
-    )
     newest = session.scalar(select(func.max(Rating.id))) or 0
     TRAIN_MARK.put(session, newest)
 
@@ -190,8 +220,13 @@ def measure_size(
     template: Template, *, backend: str, folder: Path, size: int, new: int, seed: int,
     progress: Progress,
 ) -> dict[str, Any]:  # fmt: skip
-    """Prepare one world of ``size`` known tracks, warm it up, measure one cycle in a child."""
-    state, new_finds = sim_state(template, size=size, new=new)
+    """Prepare one world of ``size`` known tracks, warm it up, measure one cycle in a child.
+
+    At :data:`DAEMON_SIZE` a second batch of ``new`` tracks is then measured the way the
+    daemon runs a cycle (train and score in a worker process), for its RSS between cycles.
+    """
+    daemon = size == DAEMON_SIZE
+    state, new_finds = sim_state(template, size=size, new=new * 2 if daemon else new)
     data_dir = folder / f"cycle_{size}"
     with (
         database(backend, folder, f"cycle_{size}") as url,
@@ -215,12 +250,18 @@ def measure_size(
         sim.reset_calls()
         result = _child(settings, clock=START + timedelta(minutes=60), folder=data_dir)
         result["sim_calls"] = dict(sim.calls)
+        if daemon:
+            for i in range(new, 2 * new):
+                state.add_to_playlist(new_finds, _new_id(i), added_at=clock[0])
+            result["daemon"] = _child(
+                settings, clock=START + timedelta(minutes=90), folder=data_dir, daemon=True
+            )
     result["size"], result["new"], result["backend"] = size, new, backend
     return result
 
 
-def _child(settings: Settings, *, clock: Any, folder: Path) -> dict[str, Any]:
-    spec = {"settings": settings_to_json(settings), "clock": clock.isoformat()}
+def _child(settings: Settings, *, clock: Any, folder: Path, daemon: bool = False) -> dict[str, Any]:
+    spec = {"settings": settings_to_json(settings), "clock": clock.isoformat(), "daemon": daemon}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "spec.json"
     path.write_text(json.dumps(spec), encoding="utf-8")
@@ -235,10 +276,11 @@ def _child(settings: Settings, *, clock: Any, folder: Path) -> dict[str, Any]:
 
 
 def run_cycles(
-    backend: str, folder: Path, template: Template, *, quick: bool, seed: int, progress: Progress
-) -> tuple[list[Row], list[dict[str, Any]]]:
+    backend: str, folder: Path, template: Template, *, quick: bool, seed: int, progress: Progress,
+    sizes: tuple[int, ...] | None = None,
+) -> tuple[list[Row], list[dict[str, Any]]]:  # fmt: skip
     """The empty baseline and every size on ``backend``; rows and the raw results."""
-    sizes = QUICK_SIZES if quick else SIZES
+    sizes = sizes or (QUICK_SIZES if quick else SIZES)
     new = QUICK_NEW if quick else NEW_TRACKS
     section = f"cycle/{backend}"
     empty = measure_size(template, backend=backend, folder=folder, size=0, new=0, seed=seed,
@@ -251,30 +293,41 @@ def run_cycles(
         result = measure_size(template, backend=backend, folder=folder, size=size, new=new,
                               seed=seed, progress=progress)  # fmt: skip
         results.append(result)
-        last = size == sizes[-1]
+        last = size >= TARGET_FROM and not quick
         step = "empty cycle" if previous is empty else f"{previous['size']:,} known"
         label = f"{size:,} known + {new} new"
         growth = "" if previous is empty else f"{size / previous['size']:.0f}x the tracks; "
         steps = ", ".join(f"{k} {v:.2f}" for k, v in result["steps"].items() if v is not None)
+        peaks = ", ".join(f"{k} {v:.0f}" for k, v in result["step_peaks"].items() if v is not None)
         errors = f"; errors: {result['errors']}" if result["errors"] else ""
+        top = result.get("top_queries") or []
+        dominant = "; ".join(
+            f"{q['seconds']:.2f} s x{q['count']}: {q['sql'][:90]}" for q in top[:3]
+        )
         rows.append(Row(
             section, f"cycle wall time, {label}", result["seconds"], "s",
             target=TARGET_SECONDS if last else None, compare="<", baseline=previous["seconds"],
-            baseline_name=step, note=f"{growth}steps (s): {steps}{errors}", details=result,
+            baseline_name=step, note=f"{growth}steps (s): {steps}{errors}; slowest queries: "
+            f"{dominant}", details=result,
         ))  # fmt: skip
         rows.append(Row(
             section, f"cycle peak RSS, {label}", result["rss_peak_mb"], "MB",
             target=TARGET_RSS_MB if last else None, compare="<", baseline=previous["rss_peak_mb"],
             baseline_name=step,
-            note=f"RSS after imports and opening the database: {result['rss_floor_mb']:.0f} MB",
+            note=f"RSS after imports and opening the database: {result['rss_floor_mb']:.0f} MB; "
+            f"peak per step (MB): {peaks}; RSS after the cycle: {result['rss_after_mb']:.0f} MB",
         ))  # fmt: skip
+        if "daemon" in result:
+            rows.append(_daemon_row(section, label, result["daemon"]))
         progress(
             f"  {section}: {label}: {result['seconds']:.2f} s, {result['rss_peak_mb']:.0f} MB "
             f"({steps})"
         )
         previous = result
-    first = results[1]
-    for result in results[2:]:
+    pairs = [(results[1], r) for r in results[2:]]
+    if len(results) > 3:
+        pairs.append((results[-2], results[-1]))
+    for first, result in pairs:
         rows.append(Row(
             section, f"time growth {first['size']:,} -> {result['size']:,} known",
             result["seconds"] / first["seconds"], "x",
@@ -282,6 +335,23 @@ def run_cycles(
             f"RSS grew {result['rss_peak_mb'] / first['rss_peak_mb']:.2f}x",
         ))  # fmt: skip
     return rows, results
+
+
+def _daemon_row(section: str, label: str, daemon: dict[str, Any]) -> Row:
+    """RSS of a daemon-shaped process after a cycle at 50k, against its import floor."""
+    peaks = ", ".join(f"{k} {v:.0f}" for k, v in daemon["step_peaks"].items() if v is not None)
+    return Row(
+        section, f"daemon RSS between cycles, {label}", daemon["rss_after_mb"], "MB",
+        target=TARGET_DAEMON_MB, compare="<", baseline=daemon["import_floor_mb"],
+        baseline_name="import floor",
+        note=f"a process shaped like `bachbot run` (service.daemon imported, train and score "
+        f"in a worker) after one cycle and a garbage collection; import floor = `python -c "
+        f"'import service.daemon'` {daemon['import_floor_mb']:.0f} MB, `import service.cli` "
+        f"(the entry module) {daemon['entry_floor_mb']:.0f} MB; cycle {daemon['seconds']:.2f} s "
+        f"(the worker's start included); peak per step (MB, a worker's own where it ran the "
+        f"step): {peaks}",
+        details=daemon,
+    )  # fmt: skip
 
 
 def main() -> None:  # pragma: no cover - manual use

@@ -12,10 +12,12 @@ and playlists, ask here what to do, and write (or reveal).
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import takewhile
 
 PLAYLIST_MARKER = "Built by bachbot"
 """Start of the playlist description; lets a restart adopt a playlist it created
@@ -91,21 +93,62 @@ def plan_playlist(
     list is the pure top-``size``.
     """
     pool = [c for c in candidates if c.track_id not in excluded]
+    return plan_ranked(
+        sorted(pool, key=mean_rank),
+        lambda: sorted(pool, key=upside_rank),
+        excluded=excluded,
+        size=size,
+        min_score=min_score,
+        max_per_work=max_per_work,
+        explore=explore,
+    )
+
+
+def mean_rank(c: Candidate) -> tuple[float, float, str]:
+    """Best first: higher score, then lower uncertainty (unknown last), then track id."""
+    return (-c.score, c.uncertainty if c.uncertainty is not None else math.inf, c.track_id)
+
+
+def upside_rank(c: Candidate) -> tuple[float, float, str]:
+    """Highest plausible best case first, then higher score, then track id."""
+    return (-_upside(c), -c.score, c.track_id)
+
+
+def plan_ranked(
+    by_mean: Iterable[Candidate],
+    by_upside: Callable[[], Iterable[Candidate]],
+    *,
+    excluded: set[str],
+    size: int,
+    min_score: float,
+    max_per_work: int,
+    explore: float = 0.0,
+) -> list[str]:
+    """:func:`plan_playlist` over candidates already in :func:`mean_rank` and
+    :func:`upside_rank` order: reads only as far as the list needs.
+
+    This is what lets publish stream 500,000 predictions from the database a
+    block at a time and usually stop after the first: the rankings stop at
+    ``min_score`` and each take stops when its slots are full.
+    """
     n_explore = explore_slots(size, explore)
-    by_mean = sorted(
-        (c for c in pool if c.score >= min_score),
-        key=lambda c: (-c.score, c.uncertainty if c.uncertainty is not None else math.inf,
-                       c.track_id),
-    )  # fmt: skip
+    above = takewhile(lambda c: c.score >= min_score, by_mean)
     per_work: dict[str, int] = {}
-    chosen = _take(by_mean, size - n_explore, per_work=per_work, max_per_work=max_per_work)
+    chosen = _take(
+        (c for c in above if c.track_id not in excluded),
+        size - n_explore,
+        per_work=per_work,
+        max_per_work=max_per_work,
+    )
     if n_explore:
-        taken = set(chosen)
-        by_upside = sorted(
-            (c for c in pool if c.track_id not in taken and _upside(c) >= min_score),
-            key=lambda c: (-_upside(c), -c.score, c.track_id),
+        taken = set(chosen) | excluded
+        upside = takewhile(lambda c: _upside(c) >= min_score, by_upside())
+        chosen += _take(
+            (c for c in upside if c.track_id not in taken),
+            n_explore,
+            per_work=per_work,
+            max_per_work=max_per_work,
         )
-        chosen += _take(by_upside, n_explore, per_work=per_work, max_per_work=max_per_work)
     return chosen
 
 
@@ -165,6 +208,20 @@ SHORTLIST = 100
 Typicality = Callable[[Sequence[Candidate]], Sequence[float]]
 
 
+def teaching_shortlist(
+    candidates: Iterable[Candidate], *, excluded: set[str], size: int
+) -> list[Candidate]:
+    """The ``SHORTLIST x size`` open candidates of highest teaching value, best first.
+
+    A heap over the stream, so 500,000 candidates never sit in one list.
+    """
+    return heapq.nsmallest(
+        SHORTLIST * size,
+        (c for c in candidates if c.track_id not in excluded),
+        key=lambda c: (-teaching_value(c), c.track_id),
+    )
+
+
 def _uniform(seed: int, track_id: str) -> float:
     """A number in (0, 1) fixed per seed and track."""
     digest = hashlib.blake2b(f"{seed}:{track_id}".encode(), digest_size=8).digest()
@@ -200,10 +257,7 @@ def pick_to_rate(
     and still on the shortlist stay first, in their order, so an unanswered
     list is not rewritten after every retrain.
     """
-    shortlist = sorted(
-        (c for c in candidates if c.track_id not in excluded),
-        key=lambda c: (-teaching_value(c), c.track_id),
-    )[: SHORTLIST * size]
+    shortlist = teaching_shortlist(candidates, excluded=excluded, size=size)
     weights = (
         [1.0] * len(shortlist)
         if typicality is None or not shortlist

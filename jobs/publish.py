@@ -31,7 +31,7 @@ Order of work, each step chosen so a crash at any point is safe (the
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -39,6 +39,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.candidates import CandidateSource
 from jobs.feature_matrix import load_matrix
 from jobs.playlist_plan import (
     PLAYLIST_MARKER,
@@ -49,9 +50,9 @@ from jobs.playlist_plan import (
     describe_to_rate,
     needs_rewrite,
     pick_to_rate,
-    plan_playlist,
+    plan_ranked,
     removed_by_user,
-    work_key,
+    teaching_shortlist,
 )
 from jobs.ratings import record_removals
 from models.typicality import reference_sample, standardised, typicality
@@ -74,9 +75,7 @@ from service.store.tables import (
     ModelVersion,
     Playlist,
     PlaylistKind,
-    Prediction,
     Publication,
-    Track,
     utcnow,
 )
 
@@ -147,32 +146,6 @@ class PublishReport:
     to_rate_published: int = 0
     to_rate_rewritten: bool = False
     to_rate_removals: list[str] = field(default_factory=list)
-
-
-def load_candidates(
-    *, session: Session, model: ModelVersion, composers: Sequence[str] = ()
-) -> list[Candidate]:
-    """The model's predictions for Bach tracks, with each track's work and performer."""
-    rows = session.execute(
-        select(
-            Prediction.track_id, Prediction.score, Prediction.uncertainty, Track.bwv, Track.artists
-        )
-        .join(Track, Track.id == Prediction.track_id)
-        .where(Prediction.model_version_id == model.id, Track.is_bach.is_(True))
-    ).all()
-    skip = frozenset(composers)
-    return [
-        Candidate(r.track_id, r.score, r.uncertainty, work_key(r.bwv), _performer(r.artists, skip))
-        for r in rows
-    ]
-
-
-def _performer(artists: object, composers: frozenset[str]) -> str | None:
-    """The first credited artist who is not the composer (Bach is often listed first)."""
-    for artist in artists if isinstance(artists, list) else []:
-        if isinstance(artist, dict) and artist.get("id") and artist["id"] not in composers:
-            return str(artist["id"])
-    return None
 
 
 def _last_publication(*, session: Session, playlist_id: str) -> Publication | None:
@@ -346,27 +319,11 @@ class Plan:
         return needs_rewrite(planned=list(self.tracks), current=list(observed.current))
 
 
-Pool = Callable[[ModelVersion], list[Candidate]]
-"""The model's candidates; publish loads them once for both playlists."""
+def _source(session: Session, settings: Settings, model: ModelVersion) -> CandidateSource:
+    return CandidateSource(session, model.id, settings.composer_artist_ids)
 
 
-def _loader(session: Session, settings: Settings) -> Pool:
-    """:func:`load_candidates` remembered per model for one publish pass."""
-    loaded: dict[int, list[Candidate]] = {}
-
-    def pool(model: ModelVersion) -> list[Candidate]:
-        if model.id not in loaded:
-            loaded[model.id] = load_candidates(
-                session=session, model=model, composers=settings.composer_artist_ids
-            )
-        return loaded[model.id]
-
-    return pool
-
-
-def plan(
-    *, session: Session, settings: Settings, observed: Observed, pool: Pool | None = None
-) -> Plan:
+def plan(*, session: Session, settings: Settings, observed: Observed) -> Plan:
     """ "Predicted favourites": the model in use's best tracks within the caps.
 
     With no model in use (none yet, or the one in use was refused until the
@@ -375,8 +332,10 @@ def plan(
     model = promoted_model(session=session)
     if model is None:
         return Plan(observed.current, None)
-    planned = plan_playlist(
-        (pool or _loader(session, settings))(model),
+    source = _source(session, settings, model)
+    planned = plan_ranked(
+        source.by_mean(),
+        source.by_upside,
         excluded=rated_track_ids(session=session) | liked_track_ids(session=session),
         size=settings.playlist_size,
         min_score=settings.playlist_min_probability,
@@ -392,7 +351,6 @@ def plan_to_rate(
     settings: Settings,
     observed: Observed,
     favourites: Sequence[str],
-    pool: Pool | None = None,
 ) -> Plan:
     """ "Bach to rate": the tracks whose answers would teach the model in use most.
 
@@ -415,10 +373,11 @@ def plan_to_rate(
     )
     if unchanged:
         return Plan(observed.current, model.version)
-    candidates = (pool or _loader(session, settings))(model)
-    open_ids = sorted(c.track_id for c in candidates if c.track_id not in excluded)
+    source = _source(session, settings, model)
+    shortlist = teaching_shortlist(source.light(), excluded=excluded, size=settings.to_rate_size)
+    open_ids = (c.track_id for c in source.light() if c.track_id not in excluded)
     planned = pick_to_rate(
-        candidates,
+        source.described(shortlist),
         excluded=excluded,
         size=settings.to_rate_size,
         keep=observed.current,
@@ -428,7 +387,7 @@ def plan_to_rate(
     return Plan(tuple(planned), model.version)
 
 
-def _typicality(session: Session, open_ids: Sequence[str], *, seed: int) -> Typicality:
+def _typicality(session: Session, open_ids: Iterable[str], *, seed: int) -> Typicality:
     """How typical shortlisted tracks are of the open catalogue (:mod:`models.typicality`).
 
     Measured against a fixed sample of it per model (so an unchanged model
@@ -578,13 +537,10 @@ def publish_playlist(
     only once a model is in use, and left alone when it is turned off.
     """
     now = now or utcnow()
-    pool = _loader(session, settings)
     fav = publish_one(
         session=session, spotify=spotify, settings=settings, spec=favourites(settings), now=now,
         listing_fresh=listing_fresh,
-        planner=lambda observed: plan(
-            session=session, settings=settings, observed=observed, pool=pool
-        ),
+        planner=lambda observed: plan(session=session, settings=settings, observed=observed),
     )  # fmt: skip
     report = PublishReport(
         playlist_id=fav.observed.playlist_id,
@@ -607,7 +563,6 @@ def publish_playlist(
             listing_fresh=listing_fresh,
             planner=lambda observed: plan_to_rate(
                 session=session, settings=settings, observed=observed, favourites=fav.tracks,
-                pool=pool,
             ),
         )  # fmt: skip
         report.to_rate_playlist_id = asked.observed.playlist_id

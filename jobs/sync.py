@@ -42,6 +42,8 @@ class SyncReport:
     playlists_unchanged: int = 0
     listens_added: int = 0
     exposure_ratings: int = 0
+    new_releases: int = 0
+    new_release_calls: int = 0
     albums_found: int = 0
     albums_read: int = 0
     albums_pending: int = 0
@@ -73,6 +75,8 @@ def compose_report(
         playlists_unchanged=playlists.unchanged,
         listens_added=listens.listens_added + listens.top_added,
         exposure_ratings=listens.exposure_ratings,
+        new_releases=catalogue.new_releases,
+        new_release_calls=catalogue.new_release_calls,
         albums_found=catalogue.albums_found,
         albums_read=catalogue.albums_read,
         albums_pending=catalogue.albums_pending,
@@ -120,7 +124,8 @@ def render_sync_report(report: SyncReport) -> str:
         + ("" if report.likes_full_pass else " (checked on the next full pass)"),
         f"playlists: {report.playlists_listed} listed, {report.playlists_read} read, "
         f"{report.playlists_unchanged} unchanged",
-        f"catalogue: {report.albums_found} albums found, {report.albums_read} read, "
+        f"catalogue: {report.new_releases} new releases, {report.albums_found} albums found, "
+        f"{report.albums_read} read, "
         f"{report.albums_pending} waiting"
         + ("" if report.catalogue_finished else " (continues next cycle)"),
         f"Spotify calls: {report.spotify_calls} ({report.catalogue_calls} for the catalogue)",

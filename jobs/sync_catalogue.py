@@ -1,11 +1,13 @@
 """Candidate source 2: the catalogue, walked a little each cycle within a call budget.
 
-Three walks find albums and tracks: the discography of each composer artist
+New releases come first (:mod:`jobs.sync_new_releases`: a search for the
+past two weeks' albums each cycle, and a first sync's newest releases), then
+three walks find albums and tracks: the discography of each composer artist
 id (``GET /artists/{id}/albums``, 10 a page), the user's saved albums, and the
 configured search queries (10 hits a page).  Albums found are read once
-(``GET /albums/{id}``, which brings the first 50 tracks) and marked with
-``tracks_read_at``.  Where each walk stands is stored (``CatalogueCursor``,
-and the saved-albums mark), and every request counts against
+(``GET /albums/{id}``, which brings the first 50 tracks), the most recent
+release first, and marked with ``tracks_read_at``.  Where each walk stands is
+stored (``CatalogueCursor``, and the saved-albums mark), and every request counts against
 ``calls_per_cycle``, so a first sync of thousands of albums spreads over many
 cycles instead of running into Spotify's rate limit.
 
@@ -26,6 +28,7 @@ from sqlalchemy import func, select
 
 from jobs.spotify_to_store import album_facts
 from jobs.sync_context import CallBudget, SyncContext
+from jobs.sync_new_releases import newest_releases, probe_new_releases
 from service.spotify.errors import SpotifyNotFound
 from service.spotify.types import AlbumRef, Page, TrackInfo
 from service.store.app_state import SAVED_ALBUMS
@@ -52,6 +55,10 @@ class CatalogueReport:
     albums_read: int = 0
     albums_pending: int = 0
     search_tracks_kept: int = 0
+    new_releases: int = 0
+    """Albums of the past two weeks the new-release probe saw (0 when it was not due)."""
+    new_release_calls: int = 0
+    """Calls of the probe: its search pages and the reads of the albums it found."""
     problems: list[str] = field(default_factory=list)
 
 
@@ -69,6 +76,10 @@ def sync_catalogue(ctx: SyncContext) -> CatalogueReport:
     """Advance every walk and read found albums, until done or out of budget."""
     budget = CallBudget(ctx.spotify.calls, ctx.settings.calls_per_cycle)
     report = CatalogueReport(budget=budget.limit)
+    probe = probe_new_releases(ctx, budget)
+    _read_first(ctx, budget, report, probe.album_ids)
+    report.new_releases, report.new_release_calls = probe.found, budget.spent
+    _read_first(ctx, budget, report, newest_releases(ctx, budget))
     _saved_albums(ctx, budget, report)
     _read_pending(ctx, budget, report)
     walks = _walks(ctx, report)
@@ -219,8 +230,22 @@ def _saved_albums(ctx: SyncContext, budget: CallBudget, report: CatalogueReport)
     SAVED_ALBUMS.put(ctx.session, state)
 
 
+def _read_first(
+    ctx: SyncContext, budget: CallBudget, report: CatalogueReport, album_ids: Sequence[str]
+) -> None:
+    """Read these albums (new releases, a first sync's newest) before any other."""
+    for album_id in album_ids:
+        album = ctx.session.get(Album, album_id)
+        if album is None or album.tracks_read_at is not None:
+            continue
+        if not budget.allows(min(album_cost(album.total_tracks), budget.limit)):
+            return
+        _read_album(ctx, album)
+        report.albums_read += 1
+
+
 def _read_pending(ctx: SyncContext, budget: CallBudget, report: CatalogueReport) -> None:
-    """Read found albums' tracks, oldest first, while the budget lasts."""
+    """Read found albums' tracks, newest release first, while the budget lasts."""
     while budget.allows():
         batch = unread_albums(session=ctx.session, limit=budget.left)
         if not batch:

@@ -13,8 +13,9 @@ measured with ``bachbot replay`` (``bench/results.md``,
 from __future__ import annotations
 
 import hashlib
+import heapq
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,7 +44,7 @@ def squared_distances(A: Array, B: Array) -> Array:
     return np.asarray(np.maximum(sq, 0.0), dtype=float)
 
 
-def reference_sample(ids: Sequence[str], *, seed: int, count: int = REFERENCE) -> list[str]:
+def reference_sample(ids: Iterable[str], *, seed: int, count: int = REFERENCE) -> list[str]:
     """A fixed-seed sample of ``ids`` that barely moves as the pool changes.
 
     Each id gets a hash of (seed, id) and the ``count`` smallest are taken,
@@ -54,7 +55,8 @@ def reference_sample(ids: Sequence[str], *, seed: int, count: int = REFERENCE) -
     def rank(track_id: str) -> bytes:
         return hashlib.blake2b(f"{seed}:{track_id}".encode(), digest_size=8).digest()
 
-    return sorted(ids, key=rank)[:count]
+    # a heap over the stream: the open catalogue (500,000 ids) is never held whole
+    return heapq.nsmallest(count, ids, key=lambda t: (rank(t), t))
 
 
 def typicality(candidates: Array, reference: Array) -> Array:

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.features import compute_features
 from jobs.publish import publish_playlist
-from jobs.score import score_tracks
 from jobs.sync import sync_library
-from jobs.train import train_and_register
+from service import memory
 from service.jobrunner import JobOutcome, Unrecorded, run_job, spotify_paused
+from service.ml_worker import WorkerJob, run_in_worker
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
 from service.store.app_state import TRAIN_MARK
@@ -80,6 +80,11 @@ class Cycle:
     http_client: httpx.Client | None = None
     clock: Callable[[], datetime] = utcnow
     train_fast: bool = False
+    isolate_ml: bool = False
+    """Train and score in a worker process (:mod:`service.ml_worker`): the daemon's choice,
+    so it holds no model code between cycles; in-process for the demo, tests and benches."""
+    lock_pid: Callable[[], int | None] = lambda: None
+    """PostgreSQL: the daemon's lock connection pid, for the worker's commit fence."""
     unrecorded: Unrecorded = field(default_factory=Unrecorded)
     """Failures the database could not take when it was the failure (see service.jobrunner)."""
 
@@ -112,6 +117,12 @@ class Cycle:
             settings=self.settings,
         )
         return due, newest
+
+    def _in_worker(self, job: str) -> Any:
+        spec = WorkerJob(job, self.settings, train_fast=self.train_fast, lock_pid=self.lock_pid())
+        result, peak = run_in_worker(spec)
+        memory.note_child_peak(peak)
+        return result
 
     def run_once(self, *, should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
         report = CycleReport()
@@ -154,14 +165,27 @@ class Cycle:
         if due:
 
             def train(session: Session) -> Any:
-                report = train_and_register(
-                    session=session, settings=settings, fast=self.train_fast
-                )
+                if self.isolate_ml:
+                    report = self._in_worker("train")
+                else:
+                    from jobs.train import train_and_register
+
+                    report = train_and_register(
+                        session=session, settings=settings, fast=self.train_fast
+                    )
                 TRAIN_MARK.put(session, newest)
                 return report
 
             step("train", train, uses_spotify=False)
-        step("score", lambda s: score_tracks(session=s, settings=settings), uses_spotify=False)
+
+        def score(session: Session) -> Any:
+            if self.isolate_ml:
+                return self._in_worker("score")
+            from jobs.score import score_tracks
+
+            return score_tracks(session=session, settings=settings)
+
+        step("score", score, uses_spotify=False)
         step(
             "publish",
             lambda s: publish_playlist(

@@ -80,6 +80,10 @@ class Daemon:
             wiring = wire(settings, engine=self.engine)
             wiring.before_spotify_write = None if lock is None else lock.confirm
             cycle = wiring.cycle()
+            # the daemon trains and scores in a worker process: between cycles it holds
+            # no model code (see service.ml_worker)
+            cycle.isolate_ml = True
+            cycle.lock_pid = lambda: None if lock is None else lock.backend_pid
         self.cycle = cycle
         self.on_callback = on_callback
         self.stop_timeout_s = stop_timeout_s

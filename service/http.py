@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from service import memory
 from service.model_readout import model_quality
 from service.settings import Settings
 from service.status import collect_status
@@ -79,6 +80,9 @@ def _database_down(err: Exception) -> Response:
     )
 
 
+MIB = 1024 * 1024
+
+
 class _DatabaseCollector(Collector):
     """Metrics read from the database at scrape time, so they survive restarts."""
 
@@ -95,6 +99,11 @@ class _DatabaseCollector(Collector):
         duration = GaugeMetricFamily(
             "bachbot_job_last_duration_seconds", "Duration of the last run", labels=["job"]
         )
+        peak = GaugeMetricFamily(
+            "bachbot_job_last_peak_rss_bytes",
+            "Peak resident memory of the last run (a worker's where one ran it)",
+            labels=["job"],
+        )
         with Session(self.engine) as session:
             for job, status, count in session.execute(
                 select(JobRun.job, JobRun.status, func.count()).group_by(JobRun.job, JobRun.status)
@@ -108,12 +117,23 @@ class _DatabaseCollector(Collector):
                     continue
                 seen.add(run.job)
                 duration.add_metric([run.job], (run.finished_at - run.started_at).total_seconds())
+                peak_mb = (run.counts or {}).get("peak_rss_mb")
+                if isinstance(peak_mb, int | float):
+                    peak.add_metric([run.job], peak_mb * MIB)
             login_by = token_health(session=session).log_in_again_by
             tracks = session.scalar(select(func.count()).select_from(Track)) or 0
             ratings = session.scalar(select(func.count()).select_from(Rating)) or 0
             model = promoted_model(session=session)
         yield runs
         yield duration
+        yield peak
+        resident = memory.rss_mb()
+        if resident is not None:
+            yield GaugeMetricFamily(
+                "bachbot_resident_memory_bytes",
+                "Resident memory of the daemon now (between cycles, its idle size)",
+                value=resident * MIB,
+            )
         if login_by is not None:
             yield GaugeMetricFamily(
                 "bachbot_spotify_login_expires_timestamp_seconds",

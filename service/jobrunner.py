@@ -54,6 +54,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.errors import ModelError
+from service import memory
 from service.errors import BachbotError, DatabaseError, LockLost
 from service.spotify.errors import (
     SpotifyAccountBlocked,
@@ -252,6 +253,7 @@ def run_job(
         run_id = run.id
 
     started = time.monotonic()
+    memory.reset_peak()
     try:
         with transaction(sessions) as session:
             result = work(session)
@@ -294,6 +296,9 @@ def run_job(
 
     counts = report_counts(result)
     counts["seconds"] = round(time.monotonic() - started, 3)
+    peak = memory.step_peak_mb()
+    if peak is not None:
+        counts["peak_rss_mb"] = round(peak, 1)
     try:
         with transaction(sessions) as session:
             run = session.get_one(JobRun, run_id)

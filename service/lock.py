@@ -275,6 +275,11 @@ class ProcessLock:
     def held(self) -> bool:
         return self._held
 
+    @property
+    def backend_pid(self) -> int | None:
+        """PostgreSQL: the lock connection's server pid (a worker's commit fence asks for it)."""
+        return self._holder.pid if isinstance(self._holder, _AdvisoryHolder) else None
+
     def acquire(self, *, wait_s: float = 0.0, sleep: Callable[[float], None] = time.sleep) -> None:
         """Take the lock, waiting up to ``wait_s``; :class:`LockHeld` names who has it."""
         deadline = time.monotonic() + wait_s

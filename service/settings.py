@@ -99,6 +99,17 @@ class Settings(BaseSettings):
     composer_artist_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [J_S_BACH_ARTIST_ID]
     )
+    composer_names: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["Johann Sebastian Bach"]
+    )
+    """Each composer's name as Spotify spells it, for search's ``artist:`` filter."""
+    new_release_probe_hours: float = Field(default=6.0, ge=0)
+    """How often the new-release search runs (0: every cycle); one to two calls a composer,
+    so a quiet cycle in between still costs only the minimum."""
+    new_release_pages: int = Field(default=20, ge=1, le=100)
+    """Most search pages (10 albums each) one probe reads per query."""
+    newest_first_releases: int = Field(default=50, ge=0)
+    """A first sync reads the newest this many releases of each composer before the rest."""
     title_patterns: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [r"\bBWV\b"])
     search_queries: Annotated[list[str], NoDecode] = Field(default_factory=list)
     unreadable_recheck_hours: float = Field(default=24.0, gt=0)
@@ -167,7 +178,9 @@ class Settings(BaseSettings):
         """``~/bachbot`` in ``.env`` means the home folder (no shell expands it there)."""
         return value.expanduser()
 
-    @field_validator("composer_artist_ids", "title_patterns", "search_queries", mode="before")
+    @field_validator(
+        "composer_artist_ids", "composer_names", "title_patterns", "search_queries", mode="before"
+    )
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)

@@ -394,12 +394,15 @@ class SpotifyGateway:
         return [t for page in pages for t in parse.track_page(page).items]
 
     # --- catalogue ----------------------------------------------------------------------
-    def artist_albums(self, artist_id: str, *, offset: int, limit: int = 10) -> Page[AlbumRef]:
+    def artist_albums(
+        self, artist_id: str, *, offset: int, limit: int = 10, groups: str = ALBUM_GROUPS
+    ) -> Page[AlbumRef]:
+        """One page of the discography; Spotify lists it group by group, each newest first."""
         data = self._request(
             "GET",
             "GET /artists/{id}/albums",
             f"artists/{artist_id}/albums",
-            params={"limit": limit, "offset": offset, "include_groups": ALBUM_GROUPS},
+            params={"limit": limit, "offset": offset, "include_groups": groups},
             resource=f"artist {artist_id}",
         )
         return parse.album_page(data)
@@ -434,15 +437,23 @@ class SpotifyGateway:
             raise SpotifyNotFound(endpoint="GET /tracks/{id}", resource=f"track {track_id}")
         return info
 
-    def search_tracks(self, query: str, *, offset: int, limit: int = 10) -> Page[TrackInfo]:
-        data = self._request(
+    def _search(self, query: str, kind: str, *, offset: int, limit: int) -> Json:
+        """One page of ``GET /search`` for one result type (``track`` or ``album``)."""
+        data: Json = self._request(
             "GET",
             "GET /search",
             "search",
-            params={"q": query, "type": "track", "limit": limit, "offset": offset},
+            params={"q": query, "type": kind, "limit": limit, "offset": offset},
             resource=f"search {query!r}",
         )
-        return parse.track_page(data.get("tracks") or {})
+        return data.get(f"{kind}s") or {}
+
+    def search_tracks(self, query: str, *, offset: int, limit: int = 10) -> Page[TrackInfo]:
+        return parse.track_page(self._search(query, "track", offset=offset, limit=limit))
+
+    def search_albums(self, query: str, *, offset: int, limit: int = 10) -> Page[AlbumRef]:
+        """Albums matching ``query`` (field filters such as ``tag:new`` apply to albums only)."""
+        return parse.album_page(self._search(query, "album", offset=offset, limit=limit))
 
     def audio_features(self, track_ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
         """Features per id (None: Spotify has none); 403 for apps without extended quota."""

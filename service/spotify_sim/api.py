@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.spotify_sim import render
-from service.spotify_sim.state import SimPlaylistItem, SimState, SimUser
+from service.spotify_sim import search as search_query
+from service.spotify_sim.state import SimAlbum, SimPlaylistItem, SimState, SimUser
 
 NEW = "new"
 EXTENDED = "extended"
@@ -306,28 +307,43 @@ def get_top_tracks(call: Call) -> Reply:
 
 
 # --- catalogue ----------------------------------------------------------------
+GROUP_ORDER = {"album": 0, "single": 1, "compilation": 2, "appears_on": 3}
+
+
+def _group(album: SimAlbum, artist_id: str) -> str:
+    """Spotify's ``album_group``: the album's type, or ``appears_on`` for a guest artist."""
+    if album.artist_ids and album.artist_ids[0] != artist_id:
+        return "appears_on"
+    return album.album_type if album.album_type in GROUP_ORDER else "album"
+
+
 def get_artist_albums(call: Call) -> Reply:
     artist_id = call.params["id"]
     if artist_id not in call.state.artists:
         raise ApiError(404, "Resource not found")
     offset, limit = _paging(call, 5, 10)
     groups = call.query.get("include_groups")
-    wanted = set(groups.split(",")) if groups else None
+    albums = discography(call.state, artist_id, groups.split(",") if groups else None)
+    items = [render.simplified_album(call.base, call.state, a) for a in albums[offset:][:limit]]
+    path = f"artists/{artist_id}/albums"
+    extra = {"include_groups": groups} if groups else None
+    return Reply(200, render.page(call.base, path, items, len(albums), offset, limit, extra))
+
+
+def discography(state: SimState, artist_id: str, groups: list[str] | None) -> list[SimAlbum]:
+    """An artist's albums in the order Spotify lists them.
+
+    Group by group (albums, then singles, then compilations, then appears_on),
+    each newest first - not newest first overall:
+    https://github.com/spotify/web-api/issues/1002 and /issues/1431.
+    """
     albums = sorted(
-        (a for a in call.state.albums.values() if artist_id in a.artist_ids),
+        (a for a in state.albums.values() if artist_id in a.artist_ids),
         key=lambda a: (a.release_date, a.id),
         reverse=True,
     )
-    albums = [a for a in albums if wanted is None or a.album_type in wanted]
-    items = [render.simplified_album(call.base, call.state, a) for a in albums]
-    path = f"artists/{artist_id}/albums"
-    extra = {"include_groups": groups} if groups else None
-    return Reply(
-        200,
-        render.page(
-            call.base, path, items[offset : offset + limit], len(items), offset, limit, extra
-        ),
-    )
+    albums.sort(key=lambda a: GROUP_ORDER[_group(a, artist_id)])
+    return [a for a in albums if groups is None or _group(a, artist_id) in groups]
 
 
 def get_album(call: Call) -> Reply:
@@ -355,29 +371,39 @@ def get_track(call: Call) -> Reply:
     return Reply(200, render.track(call.base, call.state, track))
 
 
-def _matches(call: Call, words: list[str], track_id: str) -> bool:
-    track = call.state.tracks[track_id]
-    names = [track.name, call.state.albums[track.album_id].name]
-    names += [call.state.artists[a].name for a in track.artist_ids]
-    text = " ".join(names).lower()
-    return all(word in text for word in words)
+SEARCH_TYPES = ("album", "track")
 
 
 def search(call: Call) -> Reply:
-    query = call.query.get("q", "").strip()
-    if not query:
-        raise ApiError(400, "No search query")
-    if call.query.get("type") != "track":
-        raise ApiError(400, "The local Spotify searches tracks only (type=track)")
+    """``GET /search`` for albums and tracks, with Spotify's field filters
+    (:mod:`service.spotify_sim.search`); other result types are not simulated."""
+    try:
+        query = search_query.parse(call.query.get("q", "").strip())
+        searcher = search_query.Searcher(call.state, query, call.state.clock().date())
+    except search_query.QueryError as err:
+        raise ApiError(400, str(err)) from err
+    types = [t for t in call.query.get("type", "").split(",") if t]
+    if not types or any(t not in SEARCH_TYPES for t in types):
+        raise ApiError(400, "The local Spotify searches albums and tracks only (type=album,track)")
     offset, limit = _paging(call, 5, 10)
-    words = [w.split(":", 1)[-1].strip('"').lower() for w in query.split()]
-    hits = sorted(t for t in call.state.tracks if _matches(call, words, t))
-    items = [render.track(call.base, call.state, call.state.tracks[t]) for t in hits]
-    extra = {"q": query, "type": "track"}
-    page = render.page(
-        call.base, "search", items[offset : offset + limit], len(hits), offset, limit, extra
-    )
-    return Reply(200, {"tracks": page})
+    extra = {"q": call.query.get("q", ""), "type": ",".join(types)}
+    reply: dict[str, Any] = {}
+    for kind in types:
+        if kind == "album":
+            albums = list(searcher.albums())
+            total, reachable = len(albums), min(len(albums), search_query.REACHABLE)
+            shown = albums[offset : min(offset + limit, reachable)]
+            items = [render.simplified_album(call.base, call.state, a) for a in shown]
+        else:
+            tracks = list(searcher.tracks())
+            total, reachable = len(tracks), min(len(tracks), search_query.REACHABLE)
+            shown_tracks = tracks[offset : min(offset + limit, reachable)]
+            items = [render.track(call.base, call.state, t) for t in shown_tracks]
+        page = render.page(call.base, "search", items, total, offset, limit, extra)
+        if offset + limit >= reachable:
+            page["next"] = None  # nothing past the 1,000th hit can be asked for
+        reply[f"{kind}s"] = page
+    return Reply(200, reply)
 
 
 def _ids(call: Call, most: int) -> list[str]:

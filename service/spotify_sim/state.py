@@ -46,6 +46,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,6 +163,8 @@ class SimState:
         self.playlists: dict[str, SimPlaylist] = {}
         self.users: dict[str, SimUser] = {}
         self.default_user: str | None = None
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        """"Now" for the catalogue (search's ``tag:new`` window); tests and benches set it."""
         self._counter = 0
 
     def _new_id(self, kind: str) -> str:

@@ -194,6 +194,10 @@ next re-check (an app with pre-2024 quota is never refused and always reads)."""
 TOP_TRACKS_AT = time_slot("sync.top_tracks_at")
 SAVED_ALBUMS: Slot[dict[str, Any]] = Slot("sync.saved_albums", _dict, _same)
 """Progress of the saved-albums walk (``jobs.sync_catalogue`` owns its layout)."""
+NEW_RELEASES_AT = time_slot("sync.new_releases_at")
+"""When the new-release search last ran (``jobs.sync_new_releases``)."""
+NEWEST_READ: Slot[dict[str, Any]] = Slot("sync.newest_read", _dict, _same)
+"""Composer artist ids whose newest releases a first sync has listed (value: when)."""
 TRAIN_MARK: Slot[int] = Slot("train.rating_mark", _int, _same)
 """The newest rating event id the last training saw (retrain after N new ones)."""
 

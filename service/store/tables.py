@@ -90,6 +90,7 @@ class Album(Base):
     """An album found by the catalogue walk; ``tracks_read_at`` marks it done."""
 
     __tablename__ = "albums"
+    __table_args__ = (Index("ix_albums_unread_release", "tracks_read_at", "release_date"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -151,6 +152,7 @@ class Feature(Base):
     """One provider's descriptors of one track (``values`` None: provider has none)."""
 
     __tablename__ = "features"
+    __table_args__ = (Index("ix_features_fetched_at", "fetched_at"),)
 
     track_id: Mapped[str] = mapped_column(
         ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True
@@ -218,7 +220,10 @@ class ModelVersion(Base):
 
 class Prediction(Base):
     __tablename__ = "predictions"
-    __table_args__ = (UniqueConstraint("track_id", "model_version_id"),)
+    __table_args__ = (
+        UniqueConstraint("track_id", "model_version_id"),
+        Index("ix_predictions_model_score", "model_version_id", "score"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     track_id: Mapped[str] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"))

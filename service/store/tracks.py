@@ -129,9 +129,15 @@ def known_track_ids(*, session: Session, ids: Iterable[str]) -> set[str]:
 
 
 def unread_albums(*, session: Session, limit: int | None = None) -> list[Album]:
-    """Albums whose tracks have not been read yet, oldest sighting first."""
+    """Albums whose tracks have not been read yet, the most recent release first.
+
+    New recordings are what bachbot is for, so a backlog of thousands of found
+    albums is read newest first (``YYYY-MM-DD`` text sorts by date).
+    """
     query = (
-        select(Album).where(Album.tracks_read_at.is_(None)).order_by(Album.first_seen_at, Album.id)
+        select(Album)
+        .where(Album.tracks_read_at.is_(None))
+        .order_by(Album.release_date.desc().nulls_last(), Album.first_seen_at, Album.id)
     )
     if limit is not None:
         query = query.limit(limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +170,30 @@ def test_no_ratings_trains_nothing(session: Session, quick_settings: Settings) -
     add_tracks(session, 5, rated=0)
     assert train_and_register(session=session, settings=quick_settings).status == "skipped"
     assert score_tracks(session=session, settings=quick_settings).status == "no_model"
+
+
+def test_only_new_and_re_described_tracks_are_scored_again(
+    session: Session, quick_settings: Settings
+) -> None:
+    ids = add_tracks(session, 60, rated=40)
+    train_and_register(session=session, settings=quick_settings, fast=True)
+    assert score_tracks(session=session, settings=quick_settings).scored == 20
+    assert score_tracks(session=session, settings=quick_settings).scored == 0  # a quiet cycle
+
+    before = session.scalars(select(Prediction).where(Prediction.track_id == ids[45])).one().id
+    later = max(p.created_at for p in session.scalars(select(Prediction))) + timedelta(minutes=1)
+    save_features(
+        session=session,
+        provider=SpotifyAudioProvider.name,
+        schema_version=SpotifyAudioProvider.schema_version,
+        values={ids[45]: {"valence": 0.9, "energy": 0.1, "tempo": 60.0, "mode": 1.0}},
+        fetched_at=later,
+    )
+    session.add(Track(id="track-new", name="Sarabande, BWV 1007", is_bach=True))
+    session.flush()
+
+    again = score_tracks(session=session, settings=quick_settings)
+
+    assert again.scored == 2  # the re-described track and the new one, not all 21
+    rescored = session.scalars(select(Prediction).where(Prediction.track_id == ids[45])).one()
+    assert rescored.id != before  # written again, not kept

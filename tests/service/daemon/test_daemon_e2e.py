@@ -101,6 +101,11 @@ def test_daemon_learns_publishes_once_and_reacts_to_the_listener(
     assert runs[("publish", "ok")] == 4
     assert families["bachbot_tracks"].samples[0].value > 0
     assert any(s.value > 0 for s in families["bachbot_spotify_calls"].samples)
+    # Each step's peak memory (score's is its worker's: the daemon trains and scores in one).
+    peaks = {s.labels["job"]: s.value for s in families["bachbot_job_last_peak_rss_bytes"].samples}
+    assert {"sync", "features", "score", "publish"} <= peaks.keys()
+    assert all(v > 0 for v in peaks.values())
+    assert families["bachbot_resident_memory_bytes"].samples[0].value > 0
 
     # A restart resumes on the same database: still one playlist, same list.
     assert running.daemon.stop()

@@ -1,0 +1,116 @@
+"""A model's candidates, read from its predictions in bounded memory.
+
+At 500,000 known tracks the predictions with each track's work and performer
+(a JSON column) would cost hundreds of megabytes as one list.  Publish never
+needs them all: "Predicted favourites" wants the best few hundred in score
+(or upside) order, and "Bach to rate" the top of the teaching value, so the
+rankings are streamed from the database a block at a time (the database
+sorts; ``ix_predictions_model_score`` serves the score order) and the caller
+stops reading when its list is full.  The teaching value is not a column, so
+its shortlist is a heap over a stream of the light columns, and only the
+shortlist is looked up for its work and performer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from jobs.playlist_plan import UCB_Z, Candidate, work_key
+from service.store.tables import Prediction, Track
+
+BLOCK = 1000
+"""Candidates per query of a ranked stream."""
+LIGHT_BLOCK = 20_000
+"""Rows per fetch of the light stream (ids and scores only)."""
+
+
+def _performer(artists: object, composers: frozenset[str]) -> str | None:
+    """The first credited artist who is not the composer (Bach is often listed first)."""
+    for artist in artists if isinstance(artists, list) else []:
+        if isinstance(artist, dict) and artist.get("id") and artist["id"] not in composers:
+            return str(artist["id"])
+    return None
+
+
+Row = tuple[str, float, float | None, str | None, object]
+"""track id, score, uncertainty, BWV, artists."""
+
+
+class CandidateSource:
+    """One model's predictions for Bach tracks, as ranked streams and lookups."""
+
+    def __init__(self, session: Session, model_version_id: int, composers: Sequence[str]) -> None:
+        self.session = session
+        self.model_version_id = model_version_id
+        self.composers = frozenset(composers)
+
+    def _full(self) -> Select[Row]:
+        return (
+            select(
+                Prediction.track_id,
+                Prediction.score,
+                Prediction.uncertainty,
+                Track.bwv,
+                Track.artists,
+            )
+            .join(Track, Track.id == Prediction.track_id)
+            .where(Prediction.model_version_id == self.model_version_id, Track.is_bach.is_(True))
+        )
+
+    def _candidates(self, rows: Iterable[Any]) -> list[Candidate]:
+        return [
+            Candidate(t, s, u, work_key(bwv), _performer(artists, self.composers))
+            for t, s, u, bwv, artists in rows
+        ]
+
+    def _ranked(self, query: Select[Row]) -> Iterator[Candidate]:
+        offset = 0
+        while True:
+            block = self._candidates(self.session.execute(query.offset(offset).limit(BLOCK)))
+            yield from block
+            if len(block) < BLOCK:
+                return
+            offset += BLOCK
+
+    def by_mean(self) -> Iterator[Candidate]:
+        """Best score first (ties: lower uncertainty, unknown last; then track id)."""
+        return self._ranked(
+            self._full().order_by(
+                Prediction.score.desc(),
+                Prediction.uncertainty.asc().nulls_last(),
+                Prediction.track_id,
+            )
+        )
+
+    def by_upside(self) -> Iterator[Candidate]:
+        """Highest ``score + UCB_Z * uncertainty`` first (then score, then track id)."""
+        upside = Prediction.score + UCB_Z * func.coalesce(Prediction.uncertainty, 0.0)
+        return self._ranked(
+            self._full().order_by(upside.desc(), Prediction.score.desc(), Prediction.track_id)
+        )
+
+    def light(self) -> Iterator[Candidate]:
+        """Every candidate without work or performer, fetched in blocks."""
+        query = (
+            select(Prediction.track_id, Prediction.score, Prediction.uncertainty)
+            .join(Track, Track.id == Prediction.track_id)
+            .where(Prediction.model_version_id == self.model_version_id, Track.is_bach.is_(True))
+            .execution_options(yield_per=LIGHT_BLOCK)
+        )
+        for track_id, score, uncertainty in self.session.execute(query):
+            yield Candidate(track_id, score, uncertainty)
+
+    def described(self, shortlist: Sequence[Candidate]) -> list[Candidate]:
+        """``shortlist`` again with each track's work and performer, in the same order."""
+        ids = [c.track_id for c in shortlist]
+        found: dict[str, Candidate] = {}
+        for start in range(0, len(ids), BLOCK):
+            rows = self.session.execute(
+                self._full().where(Prediction.track_id.in_(ids[start : start + BLOCK]))
+            )
+            found.update((c.track_id, c) for c in self._candidates(rows))
+        return [found[t] for t in ids if t in found]
