@@ -76,7 +76,10 @@ def _lock_backend(other: Engine) -> int:
         pid = conn.execute(
             text(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = :hi AND objid = :lo"
+                "AND classid = :hi AND objid = :lo "
+                # Advisory keys are per database: another bachbot on the same server
+                # (another checkout's tests) may hold the same key in its own.
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             {"hi": ADVISORY_KEY >> 32, "lo": ADVISORY_KEY & 0xFFFFFFFF},
         ).scalar_one()
