@@ -9,6 +9,8 @@ so the table holds one model's view.  Scoring is incremental: a cycle scores
 only the tracks that have no prediction from this model yet, or whose features
 arrived after their prediction, so a quiet cycle over 50,000 known tracks costs
 a query rather than 50,000 predictions.
+Each newly scored track is explained in the same pass, from the same matrix
+(:mod:`jobs.explain`): the reasons and nearest rated tracks are stored with it.
 A promoted artifact that fails its checks (tampered, other scikit-learn, other
 feature schema) is demoted and the report says a retrain is needed, so the
 daemon's next train run promotes a fresh model instead of the cycle crashing.
@@ -24,6 +26,7 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from jobs.explain import explainer_for
 from jobs.feature_matrix import load_matrix
 from models.errors import ArtifactRefused
 from models.matrix import feature_schema
@@ -114,10 +117,22 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
     track_ids = tracks_to_score(session=session, model_version_id=version.id)
     _delete_predictions(session, version.id, track_ids)  # stale ones, rewritten below
     now = utcnow()
+    explain = (
+        explainer_for(
+            session=session,
+            model=model,
+            version=version,
+            settings=settings,
+            candidates=unrated_bach_tracks(session=session),
+        )
+        if track_ids
+        else None
+    )
     for start in range(0, len(track_ids), CHUNK):
         chunk = track_ids[start : start + CHUNK]
         X = load_matrix(session=session, track_ids=chunk)
         scores, spread = score(model, X)
+        explained = explain(chunk, X) if explain is not None else [None] * len(chunk)
         session.execute(
             insert(Prediction),
             [
@@ -127,8 +142,9 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
                     "score": float(s),
                     "uncertainty": None if np.isnan(u) else float(u),
                     "created_at": now,
+                    "explanation": e,
                 }
-                for track_id, s, u in zip(chunk, scores, spread, strict=True)
+                for track_id, s, u, e in zip(chunk, scores, spread, explained, strict=True)
             ],
         )
     session.flush()
