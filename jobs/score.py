@@ -60,7 +60,7 @@ def unrated_bach_tracks(*, session: Session) -> list[str]:
 
 
 def tracks_to_score(*, session: Session, model_version_id: int) -> list[str]:
-    """Unrated Bach tracks this model has not scored, or whose features are newer."""
+    """Unrated Bach tracks this model has not scored or explained, or whose features are newer."""
     scored = set(
         session.scalars(
             select(Prediction.track_id).where(Prediction.model_version_id == model_version_id)
@@ -77,6 +77,15 @@ def tracks_to_score(*, session: Session, model_version_id: int) -> list[str]:
             .distinct()
         )
     )
+    unexplained = set(
+        session.scalars(
+            select(Prediction.track_id).where(
+                Prediction.model_version_id == model_version_id,
+                Prediction.explanation.is_(None),
+            )
+        )
+    )  # scored before explanations existed: explained once, by scoring them again
+    stale |= unexplained
     return [t for t in unrated_bach_tracks(session=session) if t not in scored or t in stale]
 
 

@@ -318,11 +318,13 @@ def taste_effects(
 ) -> list[TasteItem]:
     """The features that matter most to the model, with their direction, largest first.
 
-    Each group is moved, on the average candidate, from low to high (a flag
-    from absent to present; a scalar from the sample's 10th to its 90th
-    percentile) and the change in probability is its effect.  Performers,
-    keys, works and the pitch/timbre profiles have no low and high; the
-    status page lists works and performers from the ratings instead.
+    How much a feature matters is its mean absolute occlusion effect over the
+    candidate sample (so a flag that few tracks have matters little overall,
+    however large its effect on those few).  Its direction and size are read
+    on the average candidate, moved from low to high (a flag from absent to
+    present; a scalar from the sample's 10th to its 90th percentile).
+    Performers, keys, works and the pitch/timbre profiles have no low and
+    high; the status page lists works and performers from the ratings instead.
     """
     sample = np.asarray(sample, dtype=float)
     picked = [
@@ -345,14 +347,17 @@ def taste_effects(
         rows[2 * k, idx] = 0.0 if binary else low[idx]
         rows[2 * k + 1, idx] = 1.0 if binary else high[idx]
     p = probability(rows)
+    _, occluded = occlusion_effects(probability, sample, reference.row, picked)
+    importance = np.abs(occluded).mean(axis=0)
     items = []
-    for k, g in enumerate(picked):
+    for k in np.argsort(-importance, kind="stable"):
+        g = picked[k]
         effect = float(p[2 * k + 1] - p[2 * k])
-        if abs(effect) < TASTE_MIN_EFFECT:
+        if abs(effect) < TASTE_MIN_EFFECT or importance[k] < TASTE_MIN_EFFECT / 10:
             continue
         if g.kind == "flag":
             items.append(TasteItem(g.name, flag_word(g), effect))
         else:
             up = effect > 0
             items.append(TasteItem(g.name, side_word(g, up), abs(effect), side_word(g, not up)))
-    return sorted(items, key=lambda t: -abs(t.effect))
+    return items

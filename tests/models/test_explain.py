@@ -53,7 +53,10 @@ def _rated(X: np.ndarray) -> RatedTracks:
 
 @pytest.mark.parametrize(
     "estimator",
-    [LogisticRegression(max_iter=2000), MLPClassifier((8,), alpha=3.0, max_iter=2000, random_state=0)],
+    [
+        LogisticRegression(max_iter=2000),
+        MLPClassifier((8,), alpha=3.0, max_iter=2000, random_state=0),
+    ],
     ids=["logreg", "mlp"],
 )
 def test_top_reason_names_tempo_with_its_direction(estimator: object) -> None:
