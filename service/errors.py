@@ -92,4 +92,4 @@ class NothingToExplain(BachbotError):
 
 
 class FreezeRefused(BachbotError):
-    """``bachbot freeze`` cannot copy "Predicted favourites" (the message says why and what to do)."""
+    """``bachbot freeze`` cannot copy "Predicted favourites" (the message says why, what to do)."""
