@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from jobs.feature_matrix import load_matrix
 from jobs.playlist_plan import work_key
+from jobs.taste import performers_of
 from models.explain import Explainer, taste_effects
 from models.explain_words import RatedTracks, TrackFacts
 from models.typicality import reference_sample
@@ -35,15 +36,6 @@ BlockExplainer = Callable[[Sequence[str], npt.NDArray[np.float64]], list[dict[st
 
 TASTE_ITEMS = 12
 """Features kept in the taste summary (the page shows fewer)."""
-
-
-def performers_of(artists: object, composers: frozenset[str]) -> dict[str, str]:
-    """Performer id -> name of a stored track's artists, the composer left out."""
-    out: dict[str, str] = {}
-    for artist in artists if isinstance(artists, list) else []:
-        if isinstance(artist, dict) and artist.get("id") and artist["id"] not in composers:
-            out[str(artist["id"])] = str(artist.get("name") or artist["id"])
-    return out
 
 
 def _tracks(session: Session, track_ids: Sequence[str]) -> dict[str, Track]:

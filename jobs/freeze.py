@@ -32,6 +32,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from jobs.playlist_plan import DESCRIPTION_LIMIT
 from jobs.spotify_to_store import listed_playlist
 from service.errors import FreezeRefused
 from service.settings import Settings
@@ -43,9 +44,6 @@ from service.store.ratings import effective_ratings
 from service.store.tables import utcnow
 
 log = logging.getLogger(__name__)
-
-DESCRIPTION_LIMIT = 300
-"""Spotify's limit on a playlist description, in characters."""
 
 
 class PlaylistCopier(Protocol):
