@@ -41,7 +41,7 @@ from service.store.app_state import BOT_PLAYLIST, LAST_FREEZE
 from service.store.history import last_publications
 from service.store.playlists import StoredItem, store_items, upsert_playlist
 from service.store.ratings import effective_ratings
-from service.store.tables import utcnow
+from service.store.tables import Publication, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,17 @@ def freeze_due(*, last: datetime | None, now: datetime, every_days: int | None) 
     return last is None or now - last >= timedelta(days=every_days)
 
 
+def publication_to_freeze(*, session: Session, settings: Settings) -> Publication:
+    """The latest list of "Predicted favourites"; :class:`FreezeRefused` when there is none."""
+    latest, _ = last_publications(session=session)
+    if latest is None or latest.playlist_id != BOT_PLAYLIST.get(session) or not latest.track_ids:
+        raise FreezeRefused(
+            f'nothing to freeze: "{settings.playlist_name}" has not been filled yet; '
+            "run `bachbot publish` (or wait for the next cycle) first"
+        )
+    return latest
+
+
 def freeze_playlist(
     *,
     session: Session,
@@ -115,12 +126,7 @@ def freeze_playlist(
         title = frozen_title(settings, now, name)
     except ValueError as err:
         raise FreezeRefused(f"cannot freeze: {err}") from err
-    latest, _ = last_publications(session=session)
-    if latest is None or latest.playlist_id != BOT_PLAYLIST.get(session) or not latest.track_ids:
-        raise FreezeRefused(
-            f'nothing to freeze: "{settings.playlist_name}" has not been filled yet; '
-            "run `bachbot publish` (or wait for the next cycle) first"
-        )
+    latest = publication_to_freeze(session=session, settings=settings)
     ratings = effective_ratings(session=session)
     tracks = [
         str(t)

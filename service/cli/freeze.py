@@ -18,9 +18,15 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Copy "Predicted favourites" to a new playlist of yours that bachbot never changes."""
-        from jobs.freeze import FreezeReport, freeze_playlist, frozen_title
+        from jobs.freeze import (
+            FreezeReport,
+            freeze_playlist,
+            frozen_title,
+            publication_to_freeze,
+        )
         from service.cli.job_commands import run_spotify_job
-        from service.errors import UsageError
+        from service.errors import FreezeRefused, UsageError
+        from service.store.db import database_exists, open_database, session_factory
         from service.store.tables import utcnow
 
         settings = settings_of(ctx)
@@ -28,6 +34,11 @@ def register(app: typer.Typer) -> None:
             frozen_title(settings, utcnow(), name)
         except ValueError as err:
             raise UsageError(f"cannot freeze: {err}") from err
+        # Nothing to copy is the listener's next step, not a failing job to back off from.
+        if not database_exists(settings):
+            raise FreezeRefused(f'nothing to freeze: "{settings.playlist_name}" does not exist yet')
+        with session_factory(open_database(settings))() as session:
+            publication_to_freeze(session=session, settings=settings)
         report = run_spotify_job(
             settings,
             "freeze",
