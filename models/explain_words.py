@@ -186,14 +186,21 @@ def side_word(group: FeatureGroup, high: bool, value: float | None = None) -> st
 
 
 def _performer_text(effect: float, ctx: Context) -> str:
-    names = ", ".join(ctx.facts.performers.values()) or "its performers"
-    ids = set(ctx.facts.performers)
-    shared = [i for i, p in enumerate(ctx.rated.performers) if p & ids]
-    if effect > 0 and any(ctx.rated.loved[i] for i in shared):
-        return f"performer you liked: {names}"
-    if effect < 0 and any(not ctx.rated.loved[i] for i in shared):
-        return f"performer you did not love: {names}"
-    return f"performer: {names}"
+    """Names only the performers the listener's ratings back the direction with."""
+    performers = ctx.facts.performers
+    wanted = effect > 0
+    backed = [
+        name
+        for pid, name in performers.items()
+        if any(
+            pid in rated and bool(loved) is wanted
+            for rated, loved in zip(ctx.rated.performers, ctx.rated.loved, strict=True)
+        )
+    ]
+    if backed:
+        said = "performer you liked" if wanted else "performer you did not love"
+        return f"{said}: {', '.join(backed)}"
+    return f"performer: {', '.join(performers.values()) or 'its performers'}"
 
 
 def _work_text(effect: float, ctx: Context) -> str:

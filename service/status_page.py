@@ -29,10 +29,12 @@ from service.status_text import (
     provider_name,
     to_rate_sentence,
 )
-from service.taste_plot import taste_plot_svg
+from service.taste_plot import BARS, taste_plot_svg
 
 REFRESH_SECONDS = 60
 TASTE_SHOWN = 5
+PLOT_UP = 5
+"""Bars for what raises the chance; the rest of the plot's bars show what lowers it."""
 """Features named per side in the taste section's sentences (the plot shows up to 8)."""
 OPEN_CHANGES = 5
 """Up to this many removed tracks are listed open; more fold away (a phone screen is short)."""
@@ -202,7 +204,7 @@ def _taste(snapshot: StatusSnapshot) -> str:
                 + escape(", ".join(str(f["text"]) for f in down[:TASTE_SHOWN]))
                 + "</p>"
             )
-        parts.append(taste_plot_svg(taste.features))
+        parts.append(taste_plot_svg([*up[:PLOT_UP], *down[: BARS - PLOT_UP]]))
         parts.append(
             '<p class="caption">Each bar: how many points of chance a feature adds (right) or '
             "takes away (left) on an average track, as the model in use sees it.</p>"

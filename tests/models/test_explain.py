@@ -127,3 +127,26 @@ def test_taste_says_slow_tempo_raises_the_chance() -> None:
     assert taste[0].text == "slow tempo"
     assert taste[0].versus == "fast tempo"
     assert taste[0].effect > 0.5
+
+
+def test_performer_reason_names_only_the_performer_the_listener_loved() -> None:
+    from models.explain_words import Context, word_reason
+
+    groups = {g.name: g for g in feature_groups(COLUMNS)}
+    rated = RatedTracks(
+        ids=("r1", "r2"), names=("a", "b"), ratings=np.array([9.0, 2.0]),
+        X=np.zeros((2, len(COLUMNS))), loved=np.array([True, False]), works=("988", "147"),
+        performers=(frozenset({"p-hewitt"}), frozenset({"p-choir"})),
+    )  # fmt: skip
+    facts = TrackFacts(
+        work="988", bwv="988", performers={"p-hewitt": "Angela Hewitt", "p-new": "Someone New"}
+    )
+    row = np.zeros(len(COLUMNS))
+    context = Context(row=row, reference=row, facts=facts, rated=rated)
+    assert word_reason(groups["performer"], 0.1, context) == "performer you liked: Angela Hewitt"
+    assert word_reason(groups["performer"], -0.1, context) == (
+        "performer: Angela Hewitt, Someone New"
+    )
+    assert word_reason(groups["work"], 0.1, context) == (
+        "same work as a recording you loved: BWV 988"
+    )
