@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.feature_matrix import load_matrix
 from jobs.playlist_plan import work_key
-from jobs.taste import performers_of
+from jobs.taste import performers_of, stored_tracks
 from models.explain import Explainer, taste_effects
 from models.explain_words import RatedTracks, TrackFacts
 from models.typicality import reference_sample
@@ -38,14 +37,6 @@ TASTE_ITEMS = 12
 """Features kept in the taste summary (the page shows fewer)."""
 
 
-def _tracks(session: Session, track_ids: Sequence[str]) -> dict[str, Track]:
-    found: dict[str, Track] = {}
-    for start in range(0, len(track_ids), 5000):
-        chunk = list(track_ids[start : start + 5000])
-        found |= {t.id: t for t in session.scalars(select(Track).where(Track.id.in_(chunk)))}
-    return found
-
-
 def facts_of(track: Track | None, composers: frozenset[str]) -> TrackFacts:
     if track is None:
         return TrackFacts(work=None, bwv=None, performers={})
@@ -56,7 +47,7 @@ def rated_tracks(*, session: Session, settings: Settings) -> RatedTracks:
     """Every rated track with its effective rating, features, work and performers."""
     ratings = effective_ratings(session=session)
     ids = sorted(ratings)
-    tracks = _tracks(session, ids)
+    tracks = stored_tracks(session, ids)
     composers = frozenset(settings.composer_artist_ids)
     values = np.array([ratings[t] for t in ids], dtype=float)
     return RatedTracks(
@@ -101,7 +92,7 @@ def explainer_for(
     composers = frozenset(settings.composer_artist_ids)
 
     def explain(track_ids: Sequence[str], X: npt.NDArray[np.float64]) -> list[dict[str, Any]]:
-        tracks = _tracks(session, track_ids)
+        tracks = stored_tracks(session, track_ids)
         facts = [facts_of(tracks.get(t), composers) for t in track_ids]
         return [e.to_dict() for e in explainer.explain(X, facts)]
 

@@ -52,6 +52,19 @@ class Taste:
     unloved_performers: tuple[RatedGroup, ...]
 
 
+CHUNK = 5000
+"""Track ids per ``IN (...)`` query (SQLite limits the number of bound values)."""
+
+
+def stored_tracks(session: Session, track_ids: Sequence[str]) -> dict[str, Track]:
+    """Track id -> stored track, for any number of ids."""
+    found: dict[str, Track] = {}
+    for start in range(0, len(track_ids), CHUNK):
+        chunk = list(track_ids[start : start + CHUNK])
+        found |= {t.id: t for t in session.scalars(select(Track).where(Track.id.in_(chunk)))}
+    return found
+
+
 def performers_of(artists: object, composers: frozenset[str]) -> dict[str, str]:
     """Performer id -> name of a stored track's artists, the composer left out."""
     out: dict[str, str] = {}
@@ -95,13 +108,11 @@ def taste_of(*, session: Session, settings: Settings) -> Taste:
     composers = frozenset(settings.composer_artist_ids)
     works: list[tuple[bool, list[str]]] = []
     performers: list[tuple[bool, list[str]]] = []
-    ids = list(ratings)
-    for start in range(0, len(ids), 5000):
-        for track in session.scalars(select(Track).where(Track.id.in_(ids[start : start + 5000]))):
-            loved = ratings[track.id] >= settings.love_threshold
-            work = work_key(track.bwv)
-            works.append((loved, [work_label(work)] if work else []))
-            performers.append((loved, list(performers_of(track.artists, composers).values())))
+    for track in stored_tracks(session, list(ratings)).values():
+        loved = ratings[track.id] >= settings.love_threshold
+        work = work_key(track.bwv)
+        works.append((loved, [work_label(work)] if work else []))
+        performers.append((loved, list(performers_of(track.artists, composers).values())))
     loved_works, unloved_works = rated_groups(works)
     loved_performers, unloved_performers = rated_groups(performers)
     stored = TASTE.get(session)

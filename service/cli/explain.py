@@ -31,6 +31,14 @@ def interval(score: float, spread: float | None) -> tuple[float, float] | None:
     return max(0.0, score - SPREADS * spread), min(1.0, score + SPREADS * spread)
 
 
+def unknown_track(track_id: str) -> Exception:
+    from service.errors import NothingToExplain
+
+    return NothingToExplain(
+        f"no track {track_id!r} in the database; run `bachbot sync` first or check the id"
+    )
+
+
 def explanation_of(*, session: Session, settings: Settings, track_id: str) -> dict[str, Any]:
     """The ``--json`` object for one track; :class:`NothingToExplain` says why there is none."""
     from sqlalchemy import select
@@ -43,9 +51,7 @@ def explanation_of(*, session: Session, settings: Settings, track_id: str) -> di
 
     track = session.get(Track, track_id)
     if track is None:
-        raise NothingToExplain(
-            f"no track {track_id!r} in the database; run `bachbot sync` first or check the id"
-        )
+        raise unknown_track(track_id)
     rating = effective_ratings(session=session).get(track_id)
     if rating is not None:
         raise NothingToExplain(
@@ -134,7 +140,7 @@ def register(app: typer.Typer) -> None:
         import json
 
         from jobs.rating_input import parse_track_ref
-        from service.errors import NothingToExplain, UsageError
+        from service.errors import UsageError
         from service.store.db import database_exists, open_database, session_factory
 
         try:
@@ -143,9 +149,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"cannot explain: {err}") from err
         settings = settings_of(ctx)
         if not database_exists(settings):
-            raise NothingToExplain(
-                f"no track {track_id!r} in the database; run `bachbot sync` first or check the id"
-            )
+            raise unknown_track(track_id)
         engine = open_database(settings)
         with session_factory(engine)() as session:
             view = explanation_of(session=session, settings=settings, track_id=track_id)
