@@ -62,7 +62,9 @@ def _median(times: list[float]) -> float:
 def run_explain(folder: Path, *, quick: bool, progress: Progress) -> list[Row]:
     progress("running the demo for a real library, model and ratings ...")
     base = Settings(_env_file=None, data_dir=folder)
-    demo = run_demo(base, cycles=2 if quick else 6, data_dir=folder / "demo")
+    demo = run_demo(
+        base, cycles=1 if quick else 6, n_albums=8 if quick else 60, data_dir=folder / "demo"
+    )
     settings = Settings(_env_file=None, data_dir=Path(demo.data_dir), composer_artist_ids=[BACH_ID])
     engine = open_database(settings)
     sessions = session_factory(engine)

@@ -18,6 +18,7 @@ from bench.soak import run_soak
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.timeout(600)  # a hang guard: seven sections, one a small demo, on a shared 2-core box
 def test_quick_bench_writes_table_and_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
