@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import null, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.score import score_tracks
@@ -87,3 +87,19 @@ def test_explain_says_why_it_cannot(cli: Cli, scored: list[str]) -> None:
         got, out, err = cli("explain", ref)
         assert got == code and out == "", ref
         assert err.startswith("bachbot: ") and said in err and err.count("\n") == 1, err
+
+
+def test_predictions_from_before_explanations_are_explained_once(
+    sessions: sessionmaker[Session], settings: Settings, scored: list[str]
+) -> None:
+    quick = settings.model_copy(update={"cv_splits": 3, "cv_repeats": 1, "train_jobs": 1})
+    with sessions() as session:
+        assert score_tracks(session=session, settings=quick).scored == 0  # nothing to redo
+        old = [f"{PREFIX}0041", f"{PREFIX}0042"]
+        session.execute(  # as migration 0006 leaves the rows scored before it
+            update(Prediction).where(Prediction.track_id.in_(old)).values(explanation=null())
+        )
+        assert score_tracks(session=session, settings=quick).scored == 2
+        assert score_tracks(session=session, settings=quick).scored == 0
+        explained = session.scalars(select(Prediction).where(Prediction.track_id.in_(old))).all()
+        assert all(p.explanation and len(p.explanation["reasons"]) == 3 for p in explained)
