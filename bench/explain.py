@@ -65,7 +65,14 @@ def run_explain(folder: Path, *, quick: bool, progress: Progress) -> list[Row]:
     demo = run_demo(
         base, cycles=1 if quick else 6, n_albums=8 if quick else 60, data_dir=folder / "demo"
     )
-    settings = Settings(_env_file=None, data_dir=Path(demo.data_dir), composer_artist_ids=[BACH_ID])
+    settings = base.model_copy(  # the demo's own SQLite, whatever the environment names
+        update={
+            "data_dir": Path(demo.data_dir),
+            "database_url": None,
+            "database_password_file": None,
+            "composer_artist_ids": [BACH_ID],
+        }
+    )
     engine = open_database(settings)
     sessions = session_factory(engine)
     new = 50 if quick else NEW
