@@ -1,7 +1,7 @@
 """``python -m bench``: every benchmark, one table, ``results.json`` and ``results.md``.
 
     python -m bench [--quick] [--backend sqlite|postgres|both]
-                    [--only calls|cycle|model|replay|startup|kill] [--kill-trials N]
+                    [--only calls|cycle|model|replay|startup|explain|kill] [--kill-trials N]
                     [--out DIR] [--verbose]
 
 The results go to ``--out`` (default: this checkout's ``bench/`` when run from
@@ -23,6 +23,9 @@ Sections (see bench/README.md for what each figure means):
 * ``startup``: CPU time and peak RSS of ``bachbot --help`` and ``bachbot
   status`` against ``python -c pass``, and how fast ``status`` gives up on a
   database it cannot use;
+* ``explain``: what explaining 500 newly scored tracks adds to the score job
+  (on the demo's library and model), the taste summary, and how often the
+  top reason agrees with sampled Shapley values (:mod:`bench.explain`);
 * ``kill`` (only when asked for: ``--only kill``, or ``--kill-trials N`` beside
   the others; about 20 s a trial): ``kill -9`` of a real ``bachbot run`` at
   random moments inside each step, each followed by a restart and a whole
@@ -42,7 +45,7 @@ from typing import Any
 from bench.report import Row, machine_info, render_markdown, render_table, write_results
 from bench.world import BACKENDS, PG_ADMIN_URL, postgres_available
 
-SECTIONS = ("calls", "releases", "cycle", "model", "replay", "startup")
+SECTIONS = ("calls", "releases", "cycle", "model", "replay", "startup", "explain")
 ON_REQUEST = ("kill",)
 """Sections a plain run leaves out (they take long): ``--only`` them, or give their size."""
 KILL_TRIALS = 50
@@ -196,6 +199,11 @@ def run(
             rows += run_startup(
                 folder / "startup", quick=args.quick, progress=detail, pg_admin_url=pg
             )
+        if "explain" in sections:
+            from bench.explain import run_explain
+
+            say("explanations: their cost in the score job, and how they compare ...")
+            rows += run_explain(folder / "explain", quick=args.quick, progress=detail)
         if "kill" in sections:
             from bench.kill_trials import run_section
 

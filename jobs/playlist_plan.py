@@ -302,9 +302,20 @@ def describe_to_rate(*, built_at: str, model_version: str | None, count: int) ->
     )
 
 
-def describe(*, built_at: str, model_version: str | None, count: int) -> str:
+DESCRIPTION_LIMIT = 300
+"""Spotify's limit on a playlist description, in characters."""
+
+
+def describe(
+    *, built_at: str, model_version: str | None, count: int, taste: str | None = None
+) -> str:
+    """The description of "Predicted favourites": when, which model, and one line of the
+    taste it learned (``taste``, left out rather than cut when it would not fit)."""
     model = model_version or "no model yet"
-    return (
+    text = (
         f"{PLAYLIST_MARKER} on {built_at} with model {model}: {count} new J. S. Bach "
         "recordings it predicts you will love. Remove a track to tell it you don't."
     )
+    if taste and len(text) + 1 + len(taste) <= DESCRIPTION_LIMIT:
+        text += " " + taste
+    return text[:DESCRIPTION_LIMIT]

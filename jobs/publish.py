@@ -55,6 +55,7 @@ from jobs.playlist_plan import (
     teaching_shortlist,
 )
 from jobs.ratings import record_removals
+from jobs.taste import taste_line
 from models.typicality import reference_sample, standardised, typicality
 from service.settings import Settings
 from service.spotify.types import PlaylistInfo, PlaylistItem, User
@@ -62,6 +63,7 @@ from service.store.app_state import (
     BOT_PLAYLIST,
     PENDING_PUBLICATION,
     PLAYLIST_RECREATED,
+    TASTE,
     TO_RATE_PENDING,
     TO_RATE_PLAYLIST,
     TO_RATE_RECREATED,
@@ -109,10 +111,12 @@ class BotPlaylist:
     pending: Slot[PendingPublication]
     recreated: Slot[str]
 
-    def description(self, *, built_at: str, model_version: str | None, count: int) -> str:
+    def description(
+        self, *, built_at: str, model_version: str | None, count: int, taste: str | None = None
+    ) -> str:
         if self.kind == PlaylistKind.TO_RATE:
             return describe_to_rate(built_at=built_at, model_version=model_version, count=count)
-        return describe(built_at=built_at, model_version=model_version, count=count)
+        return describe(built_at=built_at, model_version=model_version, count=count, taste=taste)
 
 
 def favourites(settings: Settings) -> BotPlaylist:
@@ -436,7 +440,10 @@ def write(
     spotify.update_playlist_details(
         observed.playlist_id,
         description=spec.description(
-            built_at=_stamp(now), model_version=planned.model_version, count=len(planned.tracks)
+            built_at=_stamp(now),
+            model_version=planned.model_version,
+            count=len(planned.tracks),
+            taste=_taste_line(session, planned.model_version),
         ),
     )
     latest = _read_items(spotify, observed.playlist_id)
@@ -570,6 +577,14 @@ def publish_playlist(
         report.to_rate_rewritten = asked.written is not None
         report.to_rate_removals = asked.removals
     return report
+
+
+def _taste_line(session: Session, model_version: str | None) -> str | None:
+    """One line of what the model in use learned (only that model's, never an older one's)."""
+    taste = TASTE.get(session)
+    if taste is None or taste.model_version != model_version:
+        return None
+    return taste_line(taste.features)
 
 
 def _stamp(now: datetime) -> str:

@@ -9,6 +9,8 @@ so the table holds one model's view.  Scoring is incremental: a cycle scores
 only the tracks that have no prediction from this model yet, or whose features
 arrived after their prediction, so a quiet cycle over 50,000 known tracks costs
 a query rather than 50,000 predictions.
+Each newly scored track is explained in the same pass, from the same matrix
+(:mod:`jobs.explain`): the reasons and nearest rated tracks are stored with it.
 A promoted artifact that fails its checks (tampered, other scikit-learn, other
 feature schema) is demoted and the report says a retrain is needed, so the
 daemon's next train run promotes a fresh model instead of the cycle crashing.
@@ -25,6 +27,7 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from jobs.explain import explainer_for
 from jobs.feature_matrix import load_matrix
 from models.errors import ArtifactRefused
 from models.matrix import feature_schema
@@ -58,7 +61,7 @@ def unrated_bach_tracks(*, session: Session) -> list[str]:
 
 
 def tracks_to_score(*, session: Session, model_version_id: int) -> list[str]:
-    """Unrated Bach tracks this model has not scored, or whose features are newer.
+    """Unrated Bach tracks this model has not scored or explained, or whose features are newer.
 
     Asked of the database so only those ids come back (at 500,000 known tracks
     a quiet cycle returns a few hundred, not every id).  A prediction is
@@ -99,7 +102,15 @@ def tracks_to_score(*, session: Session, model_version_id: int) -> list[str]:
                 )
             )
             stale.update(t for t, created in rows if fresh[t] > created)
-    wanted = set(unscored) | set(stale)
+    # Scored before explanations existed (migration 0006): explained once, by scoring them
+    # again.  The model's own rows through ix_predictions_model_score; none after that run.
+    unexplained = session.scalars(
+        select(Prediction.track_id).where(
+            Prediction.model_version_id == model_version_id,
+            Prediction.explanation.is_(None),
+        )
+    )
+    wanted = set(unscored) | stale | set(unexplained)
     return sorted(t for t in wanted if t not in rated)
 
 
@@ -140,10 +151,22 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
     track_ids = tracks_to_score(session=session, model_version_id=version.id)
     _delete_predictions(session, version.id, track_ids)  # stale ones, rewritten below
     now = utcnow()
+    explain = (
+        explainer_for(
+            session=session,
+            model=model,
+            version=version,
+            settings=settings,
+            candidates=unrated_bach_tracks(session=session),
+        )
+        if track_ids
+        else None
+    )
     for start in range(0, len(track_ids), CHUNK):
         chunk = track_ids[start : start + CHUNK]
         X = load_matrix(session=session, track_ids=chunk)
         scores, spread = score(model, X)
+        explained = explain(chunk, X) if explain is not None else [None] * len(chunk)
         session.execute(
             insert(Prediction),
             [
@@ -153,8 +176,9 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
                     "score": float(s),
                     "uncertainty": None if np.isnan(u) else float(u),
                     "created_at": now,
+                    "explanation": e,
                 }
-                for track_id, s, u in zip(chunk, scores, spread, strict=True)
+                for track_id, s, u, e in zip(chunk, scores, spread, explained, strict=True)
             ],
         )
     session.flush()

@@ -1,4 +1,4 @@
-"""One bachbot cycle: sync, features, retrain when due, score, publish.
+"""One bachbot cycle: sync, features, retrain when due, score, publish (, freeze when due).
 
 The daemon runs :meth:`Cycle.run_once` on its schedule; ``bachbot demo``, the
 benchmarks and the end-to-end tests call it directly.  Each step is a plain
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobs.features import compute_features
+from jobs.freeze import freeze_due, freeze_playlist
 from jobs.publish import publish_playlist
 from jobs.sync import sync_library
 from service import memory
@@ -27,7 +28,7 @@ from service.jobrunner import JobOutcome, Unrecorded, run_job, spotify_paused
 from service.ml_worker import WorkerJob, run_in_worker
 from service.settings import Settings
 from service.spotify.gateway import SpotifyGateway
-from service.store.app_state import TRAIN_MARK
+from service.store.app_state import LAST_FREEZE, TRAIN_MARK
 from service.store.tables import ModelVersion, Rating, utcnow
 
 log = logging.getLogger("bachbot.cycle")
@@ -197,4 +198,20 @@ class Cycle:
             ),
             uses_spotify=True,
         )
+        if report.succeeded("publish") and self._freeze_due():
+            step(
+                "freeze",
+                lambda s: freeze_playlist(
+                    session=s, spotify=spotify, settings=settings, now=self.clock()
+                ),
+                uses_spotify=True,
+            )
         return report
+
+    def _freeze_due(self) -> bool:
+        """``BACHBOT_FREEZE_EVERY_DAYS``: keep a dated copy of the playlist once per period."""
+        if not self.settings.freeze_every_days:
+            return False
+        with self.sessions() as session:
+            last = LAST_FREEZE.get(session)
+        return freeze_due(last=last, now=self.clock(), every_days=self.settings.freeze_every_days)

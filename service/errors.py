@@ -9,6 +9,8 @@
     ├── LockLost                     this process does not hold the lock at the moment
     ├── HttpPortBusy                 the status page's port is taken
     ├── JobFailed                    a job a command ran failed (its error, in one line)
+    ├── NothingToExplain             `bachbot explain`: the track is unknown, rated or unscored
+    ├── FreezeRefused                `bachbot freeze`: nothing published yet to copy, or a bad name
     ├── UsageError                   exit 2: how bachbot was called or configured is wrong
     │   ├── SettingsInvalid          a BACHBOT_* value failed validation
     │   └── DataDirUnusable          the data directory cannot be used
@@ -83,3 +85,11 @@ class HttpPortBusy(BachbotError):
 
 class JobFailed(BachbotError):
     """A job run by a one-shot command failed or was skipped; the message is its outcome."""
+
+
+class NothingToExplain(BachbotError):
+    """``bachbot explain`` has no prediction to explain for that track (the message says why)."""
+
+
+class FreezeRefused(BachbotError):
+    """``bachbot freeze`` cannot copy "Predicted favourites" (the message says why, what to do)."""

@@ -160,10 +160,15 @@ def _publish(c: Counts) -> str:
     return said
 
 
+def _freeze(c: Counts) -> str:
+    return f"kept a copy of the playlist ({plural(_n(c, 'tracks'), 'track')})"
+
+
 _DESCRIBE: dict[str, Callable[[Counts], str]] = {
     "sync": _sync,
     "features": _features,
     "train": _train,
     "score": _score,
     "publish": _publish,
+    "freeze": _freeze,
 }

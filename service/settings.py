@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     to_rate_name: str = Field(default="Bach to rate", min_length=1, max_length=100)
     to_rate_size: int = Field(default=10, ge=0, le=100)
     """Tracks in "Bach to rate", picked to teach the model most; 0 turns the playlist off."""
+    freeze_every_days: int | None = Field(default=None, ge=1, le=3650)
+    """Copy "Predicted favourites" to a dated playlist of its own this often (``bachbot
+    freeze`` on a schedule, after a cycle's publish); blank = only when asked."""
 
     # --- daemon --------------------------------------------------------------
     sync_minutes: float = Field(default=30.0, gt=0)

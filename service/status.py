@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from jobs.taste import Taste, taste_of
 from models.features.registry import provider_classes
 from service.job_sentences import RunRecord
 from service.jobrunner import spotify_paused
@@ -77,7 +78,8 @@ class PlaylistRow:
     """The score on the listener's scale (see :func:`service.model_readout.format_score`)."""
     spread_text: str | None
     why: tuple[str, ...]
-    """Why the track is in the playlist.  Empty until bachbot can explain its picks."""
+    """Why the track is in the playlist: the features that raised its score most (empty
+    for a prediction made before explanations, or one nothing raised)."""
     is_new: bool
     """Added since the previous publish."""
 
@@ -167,6 +169,8 @@ class StatusSnapshot:
     """0: "Bach to rate" is turned off."""
     to_rate: Asked | None = None
     """How the listener answered "Bach to rate" (None: not published yet)."""
+    taste: Taste | None = None
+    """What the model learned and what the listener rated (None: nothing rated yet)."""
 
 
 def collect_status(
@@ -219,8 +223,15 @@ def collect_status(
             to_rate_name=settings.to_rate_name,
             to_rate_size=settings.to_rate_size,
             to_rate=to_rate_answers(session=session),
+            taste=_taste(session=session, settings=settings),
         )
     return snapshot
+
+
+def _taste(*, session: Session, settings: Settings) -> Taste | None:
+    taste = taste_of(session=session, settings=settings)
+    said = taste.loved_works or taste.unloved_works or taste.loved_performers
+    return taste if taste.features or said or taste.unloved_performers else None
 
 
 def _login(health: TokenHealth, paused: str | None) -> LoginView:
@@ -319,7 +330,7 @@ def _playlist(*, session: Session, name: str) -> PlaylistView | None:
                 score=score,
                 score_text=text,
                 spread_text=spread,
-                why=(),
+                why=short_reasons(None if prediction is None else prediction.explanation),
                 is_new=track_id in added,
             )
         )
@@ -331,6 +342,24 @@ def _playlist(*, session: Session, name: str) -> PlaylistView | None:
         added=tuple(_ref(t, tracks) for t in added),
         removed=tuple(_ref(t, tracks) for t in removed),
     )
+
+
+SHORT_REASONS = 2
+"""Reasons shown beside a track on the status page (``bachbot explain`` gives all)."""
+
+
+def short_reasons(explanation: dict[str, object] | None) -> tuple[str, ...]:
+    """The reasons that raised a track's score most, in words (empty: not explained)."""
+    reasons = (explanation or {}).get("reasons")
+    if not isinstance(reasons, list):
+        return ()
+    raised = [r for r in reasons if isinstance(r, dict) and float(r.get("effect", 0)) > 0]
+    if raised:
+        return tuple(str(r["text"]) for r in raised[:SHORT_REASONS])
+    near = (explanation or {}).get("neighbours")
+    if isinstance(near, list) and near and isinstance(near[0], dict):
+        return (f"close to “{near[0]['name']}” (you rated it {float(near[0]['rating']):g})",)
+    return ()
 
 
 def _model(*, session: Session, model: ModelVersion) -> ModelView:

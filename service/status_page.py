@@ -11,9 +11,11 @@ CLI say the same thing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from html import escape
 from urllib.parse import quote
 
+from jobs.taste import RatedGroup
 from service.job_sentences import RunRecord, plural, sentence
 from service.readable_time import ago, iso, stamp
 from service.score_plot import PlotPoint, score_plot_svg
@@ -27,8 +29,13 @@ from service.status_text import (
     provider_name,
     to_rate_sentence,
 )
+from service.taste_plot import BARS, taste_plot_svg
 
 REFRESH_SECONDS = 60
+TASTE_SHOWN = 5
+PLOT_UP = 5
+"""Bars for what raises the chance; the rest of the plot's bars show what lowers it."""
+"""Features named per side in the taste section's sentences (the plot shows up to 8)."""
 OPEN_CHANGES = 5
 """Up to this many removed tracks are listed open; more fold away (a phone screen is short)."""
 
@@ -67,6 +74,9 @@ svg.plot .line { fill: none; stroke: #0b5cad; stroke-width: 2; }
 svg.plot .used, svg.plot .current { fill: #0b5cad; }
 svg.plot .current { stroke: #1d1d1f; stroke-width: 1.5; }
 svg.plot .tried { fill: #fff; stroke: #8a8a85; stroke-width: 1.5; }
+svg.plot .bar.up { fill: #2e7d4f; }
+svg.plot .bar.down { fill: #b4532a; }
+.taste ul { margin: .2rem 0; padding-left: 1.1rem; }
 ul.runs { list-style: none; padding: 0; margin: 0; }
 ul.runs li { padding: .3rem 0; border-bottom: 1px solid #ecece7; }
 ul.runs time { display: inline-block; min-width: 9rem; font-size: .875rem; }
@@ -92,6 +102,7 @@ def render_page(snapshot: StatusSnapshot, *, refresh_seconds: int = REFRESH_SECO
     sections = [
         _attention(snapshot),
         _playlist(snapshot.playlist, snapshot),
+        _taste(snapshot),
         _to_rate(snapshot),
         _model(snapshot.model, snapshot),
         _activity(snapshot),
@@ -150,10 +161,64 @@ def _playlist(playlist: PlaylistView | None, snapshot: StatusSnapshot) -> str:
     table = (
         '<table class="tracks"><thead><tr><th>#</th><th>Track</th><th>Prediction</th>'
         f"<th>Why it's here</th></tr></thead><tbody>{rows}</tbody></table>"
-        '<p class="caption">“Why it’s here” stays empty (—) until bachbot can '
-        "explain its picks; it makes no reasons up.</p>"
+        '<p class="caption">“Why it’s here”: what raised the track’s chance most against '
+        "the average candidate (<code>bachbot explain TRACK</code> tells the whole story: "
+        "every reason, the rated recordings it is closest to). A dash means it was scored "
+        "before bachbot explained its picks; it makes no reasons up.</p>"
     )
     return head + intro + table + _changes(playlist) + "</section>"
+
+
+def _groups(title: str, groups: Sequence[RatedGroup]) -> str:
+    if not groups:
+        return ""
+    items = "".join(
+        f'<li>{escape(g.label)} <span class="muted">({g.loved} loved, {g.unloved} not)</span></li>'
+        for g in groups
+    )
+    return f"<h3>{escape(title)}</h3><ul>{items}</ul>"
+
+
+def _taste(snapshot: StatusSnapshot) -> str:
+    taste = snapshot.taste
+    if taste is None:
+        return ""
+    parts = ['<section id="taste" class="taste"><h2>Your taste</h2>']
+    if taste.features:
+        up = [f for f in taste.features if float(f["effect"]) > 0]
+        down = [f for f in taste.features if float(f["effect"]) < 0]
+        parts.append(
+            "<p>What the model has learned matters most"
+            + (f" (model {escape(taste.model_version)})" if taste.model_version else "")
+            + ":</p>"
+        )
+        if up:
+            parts.append(
+                "<p>More likely loved: "
+                + escape(", ".join(_versus(f) for f in up[:TASTE_SHOWN]))
+                + "</p>"
+            )
+        if down:
+            parts.append(
+                "<p>Less likely loved: "
+                + escape(", ".join(str(f["text"]) for f in down[:TASTE_SHOWN]))
+                + "</p>"
+            )
+        parts.append(taste_plot_svg([*up[:PLOT_UP], *down[: BARS - PLOT_UP]]))
+        parts.append(
+            '<p class="caption">Each bar: how many points of chance a feature adds (right) or '
+            "takes away (left) on an average track, as the model in use sees it.</p>"
+        )
+    parts.append(_groups("Works you loved", taste.loved_works))
+    parts.append(_groups("Works you did not love", taste.unloved_works))
+    parts.append(_groups("Performers you loved", taste.loved_performers))
+    parts.append(_groups("Performers you did not love", taste.unloved_performers))
+    return "".join(parts) + "</section>"
+
+
+def _versus(feature: Mapping[str, object]) -> str:
+    versus = feature.get("versus")
+    return f"{feature['text']} (over {versus})" if versus else str(feature["text"])
 
 
 def _to_rate(snapshot: StatusSnapshot) -> str:

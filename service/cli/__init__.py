@@ -52,6 +52,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "service.cli.model",
     "service.cli.replay",
     "service.cli.bench",
+    "service.cli.explain",
+    "service.cli.freeze",
 )
 
 PROG = "bachbot"

@@ -352,13 +352,18 @@ class SpotifyGateway:
             resource=resource,
         )
         snapshot = str(data["snapshot_id"])
-        for start in range(PLAYLIST_CHUNK, len(uris), PLAYLIST_CHUNK):
+        return self.add_playlist_items(playlist_id, uris[PLAYLIST_CHUNK:]) or snapshot
+
+    def add_playlist_items(self, playlist_id: str, uris: Sequence[str]) -> str | None:
+        """Append ``uris`` in order, one POST per 100; the final snapshot id (None: none sent)."""
+        snapshot: str | None = None
+        for start in range(0, len(uris), PLAYLIST_CHUNK):
             data = self._request(
                 "POST",
                 "POST /playlists/{id}/items",
-                path,
+                f"playlists/{playlist_id}/items",
                 payload={"uris": list(uris[start : start + PLAYLIST_CHUNK])},
-                resource=resource,
+                resource=f"playlist {playlist_id}",
                 idempotent=False,
             )
             snapshot = str(data["snapshot_id"])

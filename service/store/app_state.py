@@ -284,3 +284,32 @@ def note_recovery(session: Session, slot: Slot[Failing]) -> bool:
         return False
     slot.clear(session)
     return True
+
+
+# --- explanations and frozen copies -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TasteSummary:
+    """What the model in use has learned, as the status page and the playlist description
+    show it (written by the score job when a model scores for the first time)."""
+
+    model_version: str
+    features: tuple[dict[str, Any], ...]
+    """``models.explain.TasteItem.to_dict()`` of each, largest effect first."""
+
+    @classmethod
+    def decode(cls, value: Any) -> TasteSummary:
+        data = _dict(value)
+        return cls(
+            _text(data["model_version"]),
+            tuple(_dict(f) for f in data.get("features", ())),
+        )
+
+    def encode(self) -> dict[str, Any]:
+        return {"model_version": self.model_version, "features": list(self.features)}
+
+
+TASTE: Slot[TasteSummary] = Slot("explain.taste", TasteSummary.decode, TasteSummary.encode)
+LAST_FREEZE = time_slot("freeze.last_at")
+"""When "Predicted favourites" was last copied to a frozen playlist (``bachbot freeze``)."""

@@ -233,6 +233,8 @@ class Prediction(Base):
     score: Mapped[float] = mapped_column(Float)
     uncertainty: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """Why the model gave this score (:mod:`jobs.explain`); None: scored before explanations."""
 
 
 class PlaylistKind(StrEnum):

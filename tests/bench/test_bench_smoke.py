@@ -18,6 +18,7 @@ from bench.soak import run_soak
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.timeout(600)  # a hang guard: seven sections, one a small demo, on a shared 2-core box
 def test_quick_bench_writes_table_and_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -29,15 +30,9 @@ def test_quick_bench_writes_table_and_json(
     assert "| target" in printed.out and "| measured" in printed.out
     progress = [line for line in printed.err.splitlines() if line.startswith("[")]
     steps = [
-        "calls per cycle",
-        "new releases",
-        "template",
-        "cycle time",
-        "training",
-        "replay",
-        "start-up",
-        "done",
-    ]
+        "calls per cycle", "new releases", "template", "cycle time", "training", "replay",
+        "start-up", "explanations", "done",
+    ]  # fmt: skip
     assert len(progress) == len(steps), "not one progress line per section:\n" + printed.err
     assert all(name in line for name, line in zip(steps, progress, strict=True)), progress
     assert " INFO " not in printed.err, "info logs without --verbose"
@@ -45,7 +40,7 @@ def test_quick_bench_writes_table_and_json(
     assert (out / "results.md").read_text(encoding="utf-8").startswith("# Latest benchmark")
     assert {"date", "cores", "cpu_model", "python", "numpy", "scikit-learn"} <= set(data["machine"])
     sections = {row["section"] for row in data["rows"]}
-    assert {"calls/sqlite", "releases", "cycle/sqlite", "model", "startup"} <= sections
+    assert {"calls/sqlite", "releases", "cycle/sqlite", "model", "startup", "explain"} <= sections
     names = [row["name"] for row in data["rows"]]
     for scenario in ("nothing changed", "5 new likes", "one playlist changed", "first sync"):
         assert any(name.startswith(scenario) for name in names), scenario

@@ -217,6 +217,7 @@ def test_bot_settings_inside_the_container_are_valid(
     filled["BACHBOT_DATABASE_URL"] = ""  # a blank that stays blank: compose sets it
     filled["BACHBOT_DATABASE_PASSWORD_FILE"] = ""  # likewise
     filled["BACHBOT_CV_REPEATS"] = ""  # blank means "chosen by the number of ratings"
+    filled["BACHBOT_FREEZE_EVERY_DAYS"] = ""  # blank means "never on a schedule"
     container_env = {**read_stages()[1][-1].env(), **filled}
     for key, value in environment_of(compose["services"]["bot"]).items():
         container_env[key] = interpolate(value, filled)

@@ -26,7 +26,13 @@ def quick_settings(settings: Settings) -> Settings:
 
 
 def add_tracks(
-    session: Session, n: int, *, rated: int, seed: int = 0, source: str = "explicit"
+    session: Session,
+    n: int,
+    *,
+    rated: int,
+    seed: int = 0,
+    source: str = "explicit",
+    prefix: str = "track",
 ) -> list[str]:
     """n Bach tracks with audio features; the first ``rated`` get a taste-driven rating.
 
@@ -34,7 +40,7 @@ def add_tracks(
     and mode, so a model can learn it.
     """
     rng = np.random.default_rng(seed)
-    ids = [f"track{i:04d}" for i in range(n)]
+    ids = [f"{prefix}{i:04d}" for i in range(n)]
     values: dict[str, dict[str, float | None]] = {}
     for track_id in ids:
         session.add(Track(id=track_id, name=f"Prelude {track_id}, BWV 846", is_bach=True))

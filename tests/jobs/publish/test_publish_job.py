@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select
 
 from jobs.playlist_plan import PLAYLIST_MARKER
@@ -180,3 +181,23 @@ def test_one_shot_publish_sees_a_deleted_playlist_in_the_listing(scored_factory:
     with scored.sessions() as session:
         assert "recreated" in (TO_RATE_RECREATED.get(session) or "")
     assert sorted(p for p in followed if p in scored.bot_playlists()) == [report.playlist_id]
+
+
+@pytest.mark.parametrize(
+    ("taste_of", "ending"),
+    [("m1", "Your taste so far: minor key."), ("m0", "Remove a track to tell it you don't.")],
+    ids=["model-in-use", "older-model-never-shown"],
+)
+def test_description_says_what_the_model_in_use_learned(
+    scored_factory: Factory, taste_of: str, ending: str
+) -> None:
+    from service.store.app_state import TASTE, TasteSummary
+
+    scored = scored_factory(12, size=5)
+    with scored.sessions() as session:
+        TASTE.put(session, TasteSummary(taste_of, ({"text": "minor key", "effect": 0.3},)))
+        session.commit()
+    report = scored.publish()
+    description = scored.sim.state.playlists[report.playlist_id].description or ""
+    assert description.startswith(PLAYLIST_MARKER)
+    assert description.endswith(ending) and len(description) <= 300

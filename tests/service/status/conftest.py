@@ -7,6 +7,7 @@ each job did, which model is in use and how it was scored.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,8 @@ from jobs.score import ScoreReport
 from jobs.sync import SyncReport
 from jobs.train import TrainReport
 from service.jobrunner import report_counts
-from service.store.app_state import BOT_PLAYLIST
+from service.store.app_state import BOT_PLAYLIST, TASTE, TasteSummary
+from service.store.ratings import add_rating
 from service.store.tables import (
     JobRun,
     ModelVersion,
@@ -49,6 +51,23 @@ LATEST = ["t01", "t04", "t02", "t05", "t03"]
 """Published now: t04 and t05 came in; t09 and t10 (choral, disliked) went out."""
 PROBABILITIES = {"t01": 0.93, "t04": 0.87, "t02": 0.81, "t05": 0.74, "t03": 0.66}
 SPREAD = 0.06
+REASONS = {
+    "t01": [("instrument.harpsichord", "harpsichord", 0.12), ("tempo", "slow tempo (62 BPM)", 0.08),
+            ("group.cantata", "not a cantata", 0.03)],
+    "t04": [("mode", "minor key", 0.09), ("performer", "performer: Ensemble", -0.02)],
+    "t02": [("mode", "minor key", 0.07), ("work", "same work as a recording you loved: BWV 826",
+                                             0.05)],
+    "t05": [("instrument.violin", "violin", -0.04)],
+}  # fmt: skip
+"""The stored explanations (t03 was scored before bachbot explained its picks)."""
+RATED = {"t06": 8, "t07": 9, "t08": 8, "t09": 2, "t10": 2}
+"""The listener's ratings: keyboard suites and a toccata loved, the choral works removed."""
+TASTE_FEATURES = (
+    {"feature": "mode", "text": "minor key", "effect": 0.31, "versus": "major key"},
+    {"feature": "instrument.choir", "text": "choir", "effect": -0.22, "versus": None},
+    {"feature": "tempo", "text": "slow tempo", "effect": 0.18, "versus": "fast tempo"},
+    {"feature": "instrument.harpsichord", "text": "harpsichord", "effect": 0.12, "versus": None},
+)
 
 
 @dataclass(frozen=True)
@@ -82,9 +101,10 @@ def _model(
 
 def seed_listener(session: Session, now: datetime) -> Seeded:
     for track_id, (name, artist) in TRACKS.items():
+        bwv = re.search(r"BWV (\d+)", name)
         session.add(
             Track(id=track_id, name=name, artists=[{"id": f"a-{track_id}", "name": artist}],
-                  is_bach=True)
+                  is_bach=True, bwv=bwv.group(1) if bwv else None)
         )  # fmt: skip
     day, minute = timedelta(days=1), timedelta(minutes=1)
     _model(session, "v1-r2", now - 6 * day, {"r2": 0.41, "mse": 1.9, "mae": 0.8}, used=True)
@@ -96,9 +116,18 @@ def seed_listener(session: Session, now: datetime) -> Seeded:
     )  # fmt: skip
     current.promoted = True
     for track_id, p in PROBABILITIES.items():
+        reasons = [{"feature": f, "text": t, "effect": e} for f, t, e in REASONS.get(track_id, [])]
+        near = [{"track_id": "t06", "name": TRACKS["t06"][0], "rating": 8.0, "similarity": 0.8}]
         session.add(
-            Prediction(track_id=track_id, model_version_id=current.id, score=p, uncertainty=SPREAD)
-        )
+            Prediction(
+                track_id=track_id, model_version_id=current.id, score=p, uncertainty=SPREAD,
+                explanation={"method": "occlusion", "reasons": reasons, "neighbours": near,
+                             "audio": True} if track_id in REASONS else None,
+            )
+        )  # fmt: skip
+    for track_id, value in RATED.items():
+        add_rating(session=session, track_id=track_id, value=value, source="explicit")
+    TASTE.put(session, TasteSummary("v4", TASTE_FEATURES))
     session.add(Publication(playlist_id="pl", snapshot_id="s1", track_ids=PREVIOUS,
                             model_version="v2", created_at=now - 2 * day))  # fmt: skip
     session.add(Publication(playlist_id="pl", snapshot_id="s2", track_ids=LATEST,

@@ -45,7 +45,7 @@ def test_status_json_keeps_the_machine_readable_counts(cli: Cli, seeded: Seeded)
     assert sync["counts"]["new_tracks"] == 3 and sync["summary"] == "sync: 3 new tracks, 1 new like"
     assert snapshot["model"]["metric"] == "roc_auc" and snapshot["model"]["score"] == 0.84
     assert [t["track_id"] for t in snapshot["playlist"]["tracks"]] == LATEST
-    assert snapshot["playlist"]["tracks"][0]["why"] == []
+    assert snapshot["playlist"]["tracks"][0]["why"] == ["harpsichord", "slow tempo (62 BPM)"]
     assert snapshot["playlist"]["removed"] == ["t09", "t10"]
     assert snapshot["auth"]["state"] == "ok" and "a-secret" not in out
 

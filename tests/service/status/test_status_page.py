@@ -61,7 +61,7 @@ def page_of(engine: Engine, settings: Settings, now: datetime | None = None) -> 
     return render_page(collect_status(engine=engine, settings=settings, now=now))
 
 
-def test_playlist_shows_each_track_with_its_chance_and_an_empty_why(
+def test_playlist_shows_each_track_with_its_chance_and_why(
     seeded: Seeded, engine: Engine, settings: Settings
 ) -> None:
     page = page_of(engine, settings, seeded.now)
@@ -72,8 +72,36 @@ def test_playlist_shows_each_track_with_its_chance_and_an_empty_why(
     assert "model spread ±6 pts" in text
     assert "Why it’s here" in text and "makes no reasons up" in text
     assert "uncertainty" not in text.lower() and "interval" not in text.lower()
-    rows = re.findall(r'<td class="why">(.*?)</td>', page)
-    assert len(rows) == len(LATEST) and all("—" in r for r in rows)
+    rows = dict(zip(LATEST, re.findall(r'<td class="why">(.*?)</td>', page), strict=True))
+    assert rows["t01"] == "harpsichord; slow tempo (62 BPM)"  # the two that raised it most
+    assert rows["t04"] == "minor key"  # what lowered it is not a reason it is here
+    assert rows["t02"] == "minor key; same work as a recording you loved: BWV 826"
+    assert (
+        rows["t05"]
+        == "close to “English Suite No. 3 in G Minor, BWV 808: Sarabande” (you rated it 8)"
+    )
+    assert "—" in rows["t03"]  # scored before explanations: no reason made up
+
+
+def test_taste_section_shows_what_matters_with_direction_and_what_was_rated(
+    seeded: Seeded, engine: Engine, settings: Settings
+) -> None:
+    page = page_of(engine, settings, seeded.now)
+    text = visible(page)
+    taste = text[text.index("Your taste") :]
+    assert (
+        "More likely loved: minor key (over major key), slow tempo (over fast tempo), harpsichord"
+        in taste
+    )
+    assert "Less likely loved: choir" in taste
+    assert "Works you loved" in taste and "BWV 808" in taste and "BWV 914" in taste
+    assert "Works you did not love" in taste and "BWV 147" in taste and "BWV 232" in taste
+    assert "Performers you loved" in taste and "Glenn Gould\n(1 loved, 0 not)" in taste
+    assert "Performers you did not love" in taste and "Monteverdi Choir" in taste
+    plot = re.search(r'<svg class="plot taste".*?</svg>', page, flags=re.DOTALL)
+    assert plot is not None
+    assert plot.group(0).count('class="bar up"') == 3
+    assert plot.group(0).count('class="bar down"') == 1
 
 
 def test_what_changed_since_the_last_publish(

@@ -79,6 +79,10 @@ def test_status_page_reads_and_fits_in_a_real_browser(
         "sync: 3 new tracks, 1 new like",
         "publish: failed - Spotify answered 503",
         "Baroque essentials (curated)",
+        "harpsichord; slow tempo (62 BPM)",
+        "Your taste",
+        "More likely loved: minor key (over major key)",
+        "Works you did not love",
     ):
         assert said in text, said
     for internal in ("app_state", "catalogue_cursors", "job_runs", "mse", "mae", "uncertainty"):

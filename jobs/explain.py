@@ -1,0 +1,99 @@
+"""Explanations for newly scored tracks, computed by the score job block by block.
+
+:func:`explainer_for` is called once per score run that has tracks to score:
+it loads the rated tracks (for neighbours and "same work as a recording you
+loved") and a fixed sample of the candidates (the "average candidate" of
+:mod:`models.explain`), and records what the model has learned overall
+(:data:`service.store.app_state.TASTE`) the first time a model version scores.
+The returned function explains one block of tracks from the matrix the score
+job already loaded, so explanations add one batched model pass per block and
+no second read of the features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.orm import Session
+
+from jobs.feature_matrix import load_matrix
+from jobs.playlist_plan import work_key
+from jobs.taste import performers_of, stored_tracks
+from models.explain import Explainer, taste_effects
+from models.explain_words import RatedTracks, TrackFacts
+from models.typicality import reference_sample
+from service.settings import Settings
+from service.store.app_state import TASTE, TasteSummary
+from service.store.ratings import effective_ratings
+from service.store.tables import ModelVersion, Track
+
+BlockExplainer = Callable[[Sequence[str], npt.NDArray[np.float64]], list[dict[str, Any]]]
+"""(track ids of a block, their feature matrix) -> one stored explanation per track."""
+
+TASTE_ITEMS = 12
+"""Features kept in the taste summary (the page shows fewer)."""
+
+
+def facts_of(track: Track | None, composers: frozenset[str]) -> TrackFacts:
+    if track is None:
+        return TrackFacts(work=None, bwv=None, performers={})
+    return TrackFacts(work_key(track.bwv), track.bwv, performers_of(track.artists, composers))
+
+
+def rated_tracks(*, session: Session, settings: Settings) -> RatedTracks:
+    """Every rated track with its effective rating, features, work and performers."""
+    ratings = effective_ratings(session=session)
+    ids = sorted(ratings)
+    tracks = stored_tracks(session, ids)
+    composers = frozenset(settings.composer_artist_ids)
+    values = np.array([ratings[t] for t in ids], dtype=float)
+    return RatedTracks(
+        ids=tuple(ids),
+        names=tuple(tracks[t].name if t in tracks else t for t in ids),
+        ratings=values,
+        X=load_matrix(session=session, track_ids=ids),
+        loved=values >= settings.love_threshold,
+        works=tuple(work_key(tracks[t].bwv) if t in tracks else None for t in ids),
+        performers=tuple(
+            frozenset(performers_of(tracks[t].artists, composers)) if t in tracks else frozenset()
+            for t in ids
+        ),
+    )
+
+
+def explainer_for(
+    *,
+    session: Session,
+    model: Any,
+    version: ModelVersion,
+    settings: Settings,
+    candidates: Sequence[str],
+) -> BlockExplainer:
+    """The block explainer of one score run (see the module); ``candidates``: unrated ids."""
+    sample = load_matrix(
+        session=session, track_ids=reference_sample(list(candidates), seed=version.id)
+    )
+    explainer = Explainer.build(
+        model,
+        columns=model.columns,
+        sample=sample,
+        rated=rated_tracks(session=session, settings=settings),
+    )
+    taste = TASTE.get(session)
+    if taste is None or taste.model_version != version.version:
+        items = taste_effects(explainer.probability, sample, explainer.reference, explainer.groups)
+        TASTE.put(
+            session,
+            TasteSummary(version.version, tuple(t.to_dict() for t in items[:TASTE_ITEMS])),
+        )
+    composers = frozenset(settings.composer_artist_ids)
+
+    def explain(track_ids: Sequence[str], X: npt.NDArray[np.float64]) -> list[dict[str, Any]]:
+        tracks = stored_tracks(session, track_ids)
+        facts = [facts_of(tracks.get(t), composers) for t in track_ids]
+        return [e.to_dict() for e in explainer.explain(X, facts)]
+
+    return explain

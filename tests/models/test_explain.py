@@ -1,0 +1,152 @@
+"""Explanations name what moved a score, in words, with the right direction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+
+from models.explain import Explainer, occlusion_effects, shapley_effects, taste_effects
+from models.explain_words import RatedTracks, TrackFacts, feature_groups
+from models.matrix import feature_schema
+from models.pipeline import MedianImputer, SkewAwareScaler, TasteModel
+
+COLUMNS = feature_schema().columns
+TEMPO = COLUMNS.index("audio.tempo")
+NO_FACTS = TrackFacts(work=None, bwv=None, performers={})
+
+
+def _catalogue(n: int, seed: int) -> np.ndarray:
+    """Tracks with every audio descriptor and metadata column filled at random."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, len(COLUMNS)))
+    for j, column in enumerate(COLUMNS):
+        if any(part in column for part in (".group.", ".form.", ".instr.", ".album_type.")):
+            X[:, j] = rng.random(n) < 0.2
+    X[:, TEMPO] = rng.uniform(50, 170, size=n)
+    return X
+
+
+def _tempo_model(estimator: object) -> TasteModel:
+    """A model whose only lesson is "slow is loved": the labels depend on tempo alone."""
+    X = _catalogue(1500, seed=1)
+    chance = 1.0 / (1.0 + np.exp((X[:, TEMPO] - 110.0) / 12.0))
+    y = (np.random.default_rng(0).random(len(X)) < chance).astype(int)
+    final = make_pipeline(MedianImputer(), SkewAwareScaler(), estimator).fit(X, y)
+    return TasteModel(name="t", kind="t", config={}, final=final, columns=COLUMNS)
+
+
+def _rated(X: np.ndarray) -> RatedTracks:
+    loved = X[:, TEMPO] < 100
+    return RatedTracks(
+        ids=tuple(f"r{i}" for i in range(len(X))),
+        names=tuple(f"rated {i}" for i in range(len(X))),
+        ratings=np.where(loved, 8.0, 2.0),
+        X=X,
+        loved=loved,
+        works=(None,) * len(X),
+        performers=(frozenset(),) * len(X),
+    )
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        LogisticRegression(max_iter=2000),
+        MLPClassifier((8,), alpha=3.0, max_iter=2000, random_state=0),
+    ],
+    ids=["logreg", "mlp"],
+)
+def test_top_reason_names_tempo_with_its_direction(estimator: object) -> None:
+    model = _tempo_model(estimator)
+    sample = _catalogue(300, seed=2)
+    explainer = Explainer.build(model, columns=COLUMNS, sample=sample, rated=_rated(sample[:40]))
+    tracks = _catalogue(2, seed=3)
+    tracks[0, TEMPO], tracks[1, TEMPO] = 58.0, 160.0
+    slow, fast = explainer.explain(tracks, [NO_FACTS, NO_FACTS])
+    assert slow.reasons[0].feature == "tempo"
+    assert slow.reasons[0].text == "slow tempo (58 BPM)"
+    assert slow.reasons[0].effect > 0.2, slow
+    assert fast.reasons[0].feature == "tempo"
+    assert fast.reasons[0].text == "fast tempo (160 BPM)"
+    assert fast.reasons[0].effect < -0.2, fast
+    assert len(slow.reasons) == 3
+    assert abs(slow.reasons[1].effect) < abs(slow.reasons[0].effect) / 3
+
+
+def test_neighbours_are_the_closest_rated_tracks_with_their_ratings() -> None:
+    model = _tempo_model(LogisticRegression(max_iter=2000))
+    sample = _catalogue(300, seed=2)
+    rated = _rated(sample[:40])
+    explainer = Explainer.build(model, columns=COLUMNS, sample=sample, rated=rated)
+    twin = sample[7:8].copy()
+    (explained,) = explainer.explain(twin, [NO_FACTS])
+    first = explained.neighbours[0]
+    assert first.track_id == "r7"
+    assert first.similarity == pytest.approx(1.0)
+    assert first.rating == rated.ratings[7]
+    assert len(explained.neighbours) == 3
+    assert explained.neighbours[1].similarity < 1.0
+
+
+def test_a_track_without_audio_descriptors_says_so() -> None:
+    model = _tempo_model(LogisticRegression(max_iter=2000))
+    sample = _catalogue(300, seed=2)
+    explainer = Explainer.build(model, columns=COLUMNS, sample=sample, rated=_rated(sample[:5]))
+    track = _catalogue(1, seed=4)
+    track[0, [j for j, c in enumerate(COLUMNS) if c.startswith("audio.")]] = np.nan
+    (explained,) = explainer.explain(track, [NO_FACTS])
+    assert explained.audio is False
+    assert "no audio descriptors" in explained.to_dict()["note"]
+    assert all(r.feature != "tempo" for r in explained.reasons)
+
+
+def test_occlusion_matches_shapley_ranking_for_an_additive_model() -> None:
+    model = _tempo_model(LogisticRegression(max_iter=2000))
+    sample = _catalogue(300, seed=2)
+    explainer = Explainer.build(model, columns=COLUMNS, sample=sample, rated=_rated(sample[:5]))
+    x = _catalogue(1, seed=5)
+    x[0, TEMPO] = 70.0
+    groups = feature_groups(COLUMNS)
+    _, occlusion = occlusion_effects(explainer.probability, x, explainer.reference.row, groups)
+    shapley = shapley_effects(
+        explainer.probability, x[0], explainer.reference.row, groups, permutations=16
+    )
+    assert int(np.argmax(np.abs(occlusion[0]))) == int(np.argmax(np.abs(shapley)))
+    assert np.sign(occlusion[0][np.argmax(np.abs(shapley))]) == np.sign(shapley.max())
+
+
+def test_taste_says_slow_tempo_raises_the_chance() -> None:
+    model = _tempo_model(LogisticRegression(max_iter=2000))
+    sample = _catalogue(300, seed=2)
+    explainer = Explainer.build(model, columns=COLUMNS, sample=sample, rated=_rated(sample[:5]))
+    taste = taste_effects(explainer.probability, sample, explainer.reference, explainer.groups)
+    assert taste[0].feature == "tempo"
+    assert taste[0].text == "slow tempo"
+    assert taste[0].versus == "fast tempo"
+    assert taste[0].effect > 0.5
+
+
+def test_performer_reason_names_only_the_performer_the_listener_loved() -> None:
+    from models.explain_words import Context, word_reason
+
+    groups = {g.name: g for g in feature_groups(COLUMNS)}
+    rated = RatedTracks(
+        ids=("r1", "r2"), names=("a", "b"), ratings=np.array([9.0, 2.0]),
+        X=np.zeros((2, len(COLUMNS))), loved=np.array([True, False]), works=("988", "147"),
+        performers=(frozenset({"p-hewitt"}), frozenset({"p-choir"})),
+    )  # fmt: skip
+    facts = TrackFacts(
+        work="988", bwv="988", performers={"p-hewitt": "Angela Hewitt", "p-new": "Someone New"}
+    )
+    row = np.zeros(len(COLUMNS))
+    context = Context(row=row, reference=row, facts=facts, rated=rated)
+    assert word_reason(groups["performer"], 0.1, context) == "performer you liked: Angela Hewitt"
+    assert word_reason(groups["performer"], -0.1, context) == (
+        "performer: Angela Hewitt, Someone New"
+    )
+    assert word_reason(groups["work"], 0.1, context) == (
+        "same work as a recording you loved: BWV 988"
+    )

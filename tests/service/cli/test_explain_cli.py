@@ -1,0 +1,105 @@
+"""`bachbot explain TRACK [--json]` after a real train and score: what a listener reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import null, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobs.score import score_tracks
+from jobs.train import train_and_register
+from service.settings import Settings
+from service.store.ratings import effective_ratings
+from service.store.tables import Prediction
+from tests.jobs.test_train_score import add_tracks
+
+Cli = Callable[..., tuple[int, str, str]]
+PREFIX = "ExplainMe0000000000"[:18]
+"""Track ids of 22 letters and digits, as Spotify's (the CLI refuses anything else)."""
+
+
+@pytest.fixture
+def scored(sessions: sessionmaker[Session], settings: Settings) -> list[str]:
+    quick = settings.model_copy(update={"cv_splits": 3, "cv_repeats": 1, "train_jobs": 1})
+    with sessions() as session:
+        ids = add_tracks(session, 60, rated=40, prefix=PREFIX)
+        assert train_and_register(session=session, settings=quick, fast=True).promoted
+        assert score_tracks(session=session, settings=quick).scored == 20
+        session.commit()
+    return ids
+
+
+def test_every_scored_track_is_explained_when_it_is_scored(
+    sessions: sessionmaker[Session], scored: list[str]
+) -> None:
+    with sessions() as session:
+        predictions = session.scalars(select(Prediction)).all()
+    assert len(predictions) == 20
+    for p in predictions:
+        assert p.explanation is not None
+        assert len(p.explanation["reasons"]) == 3 and len(p.explanation["neighbours"]) == 3
+
+
+def test_explain_json_has_score_interval_neighbours_and_reasons(
+    cli: Cli, sessions: sessionmaker[Session], scored: list[str]
+) -> None:
+    code, out, err = cli("explain", f"spotify:track:{scored[45]}", "--json")
+    assert (code, err) == (0, "")
+    view = json.loads(out)
+    low, high = view["interval"]
+    assert 0 <= low <= view["score"] <= high <= 1
+    with sessions() as session:
+        ratings = effective_ratings(session=session)
+    assert len(view["neighbours"]) == 3
+    for n in view["neighbours"]:
+        assert set(n) == {"track_id", "name", "rating", "similarity"}
+        assert n["rating"] == ratings[n["track_id"]] and 0 < n["similarity"] <= 1
+    assert len(view["reasons"]) == 3
+    assert all(set(r) == {"feature", "text", "effect"} for r in view["reasons"])
+    sizes = [abs(r["effect"]) for r in view["reasons"]]
+    assert sizes == sorted(sizes, reverse=True)
+    assert view["providers"] == {"audio": ["spotify_audio"]}
+
+
+def test_explain_prints_reasons_and_neighbours_in_words(cli: Cli, scored: list[str]) -> None:
+    code, out, _ = cli("explain", f"https://open.spotify.com/track/{scored[50]}")
+    assert code == 0
+    assert "likely to be loved, between" in out
+    assert "What moved the score most, against the average candidate:" in out
+    assert out.count(f"/10  Prelude {PREFIX}") == 3
+    assert "Descriptors used: audio: spotify_audio" in out
+
+
+CANNOT = [
+    ("https://open.spotify.com/album/4uLU6hMCjMI75M1A2tKUQC", 2, "is not a track id"),
+    ("not a link", 2, "is not a track id"),
+    ("4uLU6hMCjMI75M1A2tKUQC", 1, "no track '4uLU6hMCjMI75M1A2tKUQC' in the database"),
+    (f"{PREFIX}0003", 1, "is rated"),
+]
+
+
+def test_explain_says_why_it_cannot(cli: Cli, scored: list[str]) -> None:
+    """One trained database for every case (training is the slow part)."""
+    for ref, code, said in CANNOT:
+        got, out, err = cli("explain", ref)
+        assert got == code and out == "", ref
+        assert err.startswith("bachbot: ") and said in err and err.count("\n") == 1, err
+
+
+def test_predictions_from_before_explanations_are_explained_once(
+    sessions: sessionmaker[Session], settings: Settings, scored: list[str]
+) -> None:
+    quick = settings.model_copy(update={"cv_splits": 3, "cv_repeats": 1, "train_jobs": 1})
+    with sessions() as session:
+        assert score_tracks(session=session, settings=quick).scored == 0  # nothing to redo
+        old = [f"{PREFIX}0041", f"{PREFIX}0042"]
+        session.execute(  # as migration 0006 leaves the rows scored before it
+            update(Prediction).where(Prediction.track_id.in_(old)).values(explanation=null())
+        )
+        assert score_tracks(session=session, settings=quick).scored == 2
+        assert score_tracks(session=session, settings=quick).scored == 0
+        explained = session.scalars(select(Prediction).where(Prediction.track_id.in_(old))).all()
+        assert all(p.explanation and len(p.explanation["reasons"]) == 3 for p in explained)
