@@ -313,7 +313,9 @@ def _observe(
         new = session.scalars(
             select(ModelVersion).where(ModelVersion.id > before).order_by(ModelVersion.id)
         ).all()
-        gate = "; then ".join(v.decision for v in new if v.decision) or None
+        # A rejected model is followed by the refit of the one in use, whose decision
+        # restates the rejection: the last one says it all.
+        gate = next((v.decision for v in reversed(new) if v.decision), None)
         unrated = sorted(t for t in tracks if t in known and t not in ratings)
         likes = sorted(liked_track_ids(session=session) & set(tracks))
         nearest = _nearest_neighbour(session, unrated, likes, len(published))
