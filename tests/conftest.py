@@ -50,6 +50,7 @@ def _base_settings(data_dir: Path, database_url: str | None) -> Settings:
         spotify_client_secret=TEST_CLIENT_SECRET,  # type: ignore[arg-type]
         spotify_redirect_uri="http://127.0.0.1:8888/callback",
         reccobeats_enabled=False,
+        preview_audio_enabled=False,
     )
 
 

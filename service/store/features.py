@@ -37,6 +37,7 @@ class TrackFacts:
     track_number: int | None
     bwv: str | None
     meta: dict[str, Any]
+    isrc: str | None = None
 
 
 def save_features(
@@ -46,9 +47,14 @@ def save_features(
     schema_version: int,
     values: Mapping[str, StoredValues | None],
     fetched_at: datetime | None = None,
+    reasons: Mapping[str, str] | None = None,
 ) -> int:
-    """Insert or replace ``provider``'s rows for the given track ids; returns how many."""
+    """Insert or replace ``provider``'s rows for the given track ids; returns how many.
+
+    ``reasons`` says why a provider had nothing for a track (kept with its None row).
+    """
     when = fetched_at or utcnow()
+    why = reasons or {}
     existing = {
         row.track_id: row
         for row in session.scalars(
@@ -57,6 +63,7 @@ def save_features(
     }
     for track_id, row_values in values.items():
         stored = dict(row_values) if row_values is not None else None
+        reason = why[track_id][:300] if stored is None and track_id in why else None
         row = existing.get(track_id)
         if row is None:
             session.add(
@@ -66,25 +73,39 @@ def save_features(
                     schema_version=schema_version,
                     values=stored,
                     fetched_at=when,
+                    reason=reason,
                 )
             )
         else:
             row.schema_version = schema_version
             row.values = stored
             row.fetched_at = when
+            row.reason = reason
     session.flush()
     return len(values)
 
 
 def tracks_missing_features(
-    *, session: Session, provider: str, schema_version: int, limit: int | None = None
+    *,
+    session: Session,
+    provider: str,
+    schema_version: int,
+    limit: int | None = None,
+    misses_before: datetime | None = None,
 ) -> list[str]:
-    """Bach tracks with no ``provider`` row at ``schema_version``, oldest first."""
+    """Bach tracks with no ``provider`` row at ``schema_version``, oldest first.
+
+    With ``misses_before``, also the tracks whose stored miss (a row with a
+    reason) was fetched before then: the upstream may have them by now.
+    """
+    due = (Feature.track_id.is_(None)) | (Feature.schema_version != schema_version)
+    if misses_before is not None:
+        due = due | (Feature.reason.is_not(None) & (Feature.fetched_at < misses_before))
     query = (
         select(Track.id)
         .outerjoin(Feature, and_(Feature.track_id == Track.id, Feature.provider == provider))
         .where(Track.is_bach.is_(True))
-        .where((Feature.track_id.is_(None)) | (Feature.schema_version != schema_version))
+        .where(due)
         .order_by(Track.first_seen_at, Track.id)
     )
     if limit is not None:
@@ -107,6 +128,7 @@ def tracks_for_features(*, session: Session, track_ids: Sequence[str]) -> list[T
             track_number=t.track_number,
             bwv=t.bwv,
             meta=dict(t.meta or {}),
+            isrc=t.isrc,
         )
         for track_id in track_ids
         if (t := rows.get(track_id)) is not None
