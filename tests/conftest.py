@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +30,11 @@ pytest_plugins = [
     for p in sorted((Path(__file__).parent / "plugins").glob("*.py"))
     if p.stem != "__init__"
 ]
+
+# numba compiles librosa's kernels on the first preview analysis (seconds); one cache for
+# every test run on this machine keeps that to the first run (the provider would put it
+# in each test's data dir otherwise).
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "bachbot-test-numba"))
 
 BACKEND = os.environ.get("BACHBOT_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get(

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from service.store.tables import Feature, Track, utcnow
+from service.store.tables import Feature, Rating, Track, utcnow
 
 StoredValues = Mapping[str, float | None]
 """One provider's numbers for one track, by column name."""
@@ -161,3 +161,48 @@ def load_feature_rows(
                 continue
             result[track_id][provider] = values
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How many Bach tracks one provider has described: the rated ("known") and the rest."""
+
+    known: int
+    known_described: int
+    new: int
+    new_described: int
+
+
+def feature_coverage(*, session: Session, versions: Mapping[str, int]) -> dict[str, Coverage]:
+    """Provider -> how many known and new Bach tracks have its values at ``versions[provider]``.
+
+    A track is *known* when it has any rating event; a stored miss does not count as
+    described.  Two grouped counts, whatever the library's size.
+    """
+    rated = select(Rating.track_id).distinct().scalar_subquery()
+    known = case((Track.id.in_(rated), 1), else_=0)
+    totals = {
+        flag: count
+        for flag, count in session.execute(
+            select(known, func.count()).where(Track.is_bach.is_(True)).group_by(known)
+        )
+    }
+    has_values = func.coalesce(cast(Feature.values, String), "null") != "null"
+    described: dict[tuple[str, int], int] = {}
+    for provider, version, flag, count in session.execute(
+        select(Feature.provider, Feature.schema_version, known, func.count())
+        .join(Track, Track.id == Feature.track_id)
+        .where(Track.is_bach.is_(True), has_values)
+        .group_by(Feature.provider, Feature.schema_version, known)
+    ):
+        if versions.get(provider) == version:
+            described[(provider, flag)] = described.get((provider, flag), 0) + count
+    return {
+        provider: Coverage(
+            known=totals.get(1, 0),
+            known_described=described.get((provider, 1), 0),
+            new=totals.get(0, 0),
+            new_described=described.get((provider, 0), 0),
+        )
+        for provider in versions
+    }
