@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
