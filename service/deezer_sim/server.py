@@ -40,6 +40,8 @@ from service.deezer_sim.signal import PreviewSignal, mp3
 QUOTA_CALLS = 50
 QUOTA_WINDOW_S = 5.0
 PREVIEW_TTL_S = 900
+PREVIEW_CACHE = 128
+"""Encoded clips kept, by signal (tracks sharing a signal share the clip)."""
 Preview = Literal["mp3", "not_audio", "truncated", "silent", "gone", "none"]
 
 
@@ -85,7 +87,7 @@ class DeezerSim:
         self.unknown_paths: list[str] = []
         self._recent: deque[float] = deque()
         self._failures: deque[_Failure] = deque()
-        self._mp3: dict[int, bytes] = {}
+        self._mp3: dict[PreviewSignal, bytes] = {}
         self._secret = b"local-deezer"
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -193,13 +195,13 @@ class DeezerSim:
         if track.preview == "silent":
             return mp3(PreviewSignal(track.signal.key, track.signal.mode, 60.0, -200.0))
         with self._lock:
-            cached = self._mp3.get(track.id)
+            cached = self._mp3.get(track.signal)
         if cached is None:
             cached = mp3(track.signal)
             with self._lock:
-                if len(self._mp3) > 64:  # generated clips are cheap to remake; keep few
+                if len(self._mp3) >= PREVIEW_CACHE:  # clips are cheap to remake; keep some
                     self._mp3.clear()
-                self._mp3[track.id] = cached
+                self._mp3[track.signal] = cached
         return cached[:2048] if track.preview == "truncated" else cached
 
     def search(self, query: str, limit: int) -> list[DeezerSimTrack]:
