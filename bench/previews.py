@@ -90,8 +90,9 @@ def run_previews(folder: Path, *, quick: bool, progress: Progress) -> list[Row]:
         Row(
             SECTION, "one 30 s preview analysed, warm (median of 20)", run["analysis_median_s"],
             "s", target=WARM_TARGET_S, compare="<", baseline=run["decode_s"],
-            baseline_name="decode only", note=f"wall time; median CPU "
-            f"{run['analysis_median_cpu_s']:.3f} s, slowest of the 20 {run['analysis_max_s']:.3f} s",
+            baseline_name="decode only",
+            note=f"wall time; median CPU {run['analysis_median_cpu_s']:.3f} s, "
+            f"slowest of the 20 {run['analysis_max_s']:.3f} s",
         ),
         Row(
             SECTION, "first analysis in a process, empty numba cache (fresh install)",

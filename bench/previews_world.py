@@ -39,7 +39,7 @@ class BenchTrack:
     def for_provider(self) -> TrackForFeatures:
         return TrackForFeatures(
             id=f"bench{self.n:017d}", name=f"Prelude No. {self.n}, BWV 846",
-            artists=[{"id": BACH, "name": "Johann Sebastian Bach"}, {"id": "b", "name": "Bench Player"}],
+            artists=[{"id": BACH, "name": "J. S. Bach"}, {"id": "b", "name": "Bench Player"}],
             duration_ms=120_000, bwv="846", isrc=self.isrc,
         )  # fmt: skip
 

@@ -91,7 +91,7 @@ class PreviewAudioProvider:
 
     name = "preview_audio"
     title = "Audio analysis of Deezer previews"
-    status_note = "sends ISRCs (and titles and performers when searching) to Deezer"
+    status_note = "sends ISRCs to Deezer, and titles and performers when it has to search"
     schema_version = 1
     columns: ClassVar[tuple[str, ...]] = PREVIEW_COLUMNS
     block = "preview"
