@@ -1,7 +1,8 @@
 """Deezer's public API, the part the preview provider needs: the one Deezer boundary.
 
     GET {base}track/isrc:{ISRC}      a track object (``preview``, ``bpm``, ``gain``, ...)
-    GET {base}search/track?q=...     ``{"data": [track objects], "total": n}``
+    GET {base}track/{id}             the same object by Deezer's id
+    GET {base}search/track?q=...     ``{"data": [short track objects], "total": n}``
     GET {preview}                    the 30-second MP3, at a signed CDN URL that expires
 
 No key and no login.  Deezer answers most refusals with HTTP **200** and
@@ -123,6 +124,11 @@ class DeezerClient:
     def track_by_isrc(self, isrc: str) -> DeezerTrack | None:
         """The track with this ISRC, or None when Deezer has none."""
         body = self._json(f"track/isrc:{isrc.strip().upper()}", {}, what=f"ISRC {isrc}")
+        return None if body is None else DeezerTrack.parse(body)
+
+    def track(self, track_id: int) -> DeezerTrack | None:
+        """The full track object (a search hit lacks ``bpm``, ``gain`` and ``isrc``)."""
+        body = self._json(f"track/{track_id}", {}, what=f"Deezer track {track_id}")
         return None if body is None else DeezerTrack.parse(body)
 
     def search(self, query: str, *, limit: int = 10) -> list[DeezerTrack]:

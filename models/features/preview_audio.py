@@ -171,8 +171,8 @@ class PreviewAudioProvider:
         if query is None:
             return Missing(_not_found(track, searched=False))
         for candidate in self._deezer.search(query):
-            if agrees(track, candidate):
-                return candidate
+            if agrees(track, candidate):  # a search hit is short: no bpm or gain
+                return self._deezer.track(candidate.id) or candidate
         return Missing(_not_found(track, searched=True))
 
 

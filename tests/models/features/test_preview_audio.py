@@ -116,6 +116,7 @@ def test_without_an_isrc_a_search_hit_must_agree_in_duration_and_bwv(
 
     assert isinstance(missed["t1"], Missing) and "no search hit" in missed["t1"].reason
     assert isinstance(found["t1"], dict) and found["t1"]["key"] == 7.0
+    assert found["t1"]["deezer_gain"] == -9.5  # read from the full track, not the search hit
     assert searched == 1
 
 
