@@ -143,15 +143,15 @@ def for_providers(track: TrackFacts) -> TrackForFeatures:
 
 def split_result(
     ids: list[str], result: ProviderResult
-) -> tuple[dict[str, FeatureValues | None], dict[str, str], list[str]]:
-    """(values to store, reasons for misses, ids deferred to the next cycle) (pure)."""
+) -> tuple[dict[str, FeatureValues | None], dict[str, str], dict[str, str]]:
+    """(values to store, reasons for misses, ids deferred to the next cycle -> why) (pure)."""
     values: dict[str, FeatureValues | None] = {}
     reasons: dict[str, str] = {}
-    deferred: list[str] = []
+    deferred: dict[str, str] = {}
     for track_id in ids:
         got = result.get(track_id)
         if isinstance(got, Deferred):
-            deferred.append(track_id)
+            deferred[track_id] = got.reason
         elif isinstance(got, Missing):
             values[track_id] = None
             reasons[track_id] = got.reason
@@ -195,9 +195,9 @@ def _run_provider(
         empty = sum(1 for v in values.values() if v is None)
         report.empty[kind.name] = report.empty.get(kind.name, 0) + empty
         if deferred:
-            why = result[deferred[0]]
             left = len(missing) - start - len(ids) + len(deferred)
-            report.skipped[kind.name] = f"{left} tracks left for the next cycle: {why.reason}"  # type: ignore[union-attr]
+            why = next(iter(deferred.values()))
+            report.skipped[kind.name] = f"{left} tracks left for the next cycle: {why}"
             return
 
 

@@ -154,3 +154,20 @@ def test_coverage_counts_known_and_new_tracks_with_values(
     assert coverage_sentence(preview) == (
         "describes 0% (0 of 2) of new tracks and 100% (1 of 1) of known (rated) ones"
     )
+
+
+def test_a_spent_call_budget_leaves_the_rest_for_the_next_cycle(
+    session: Session, deezer: DeezerSim, preview_settings: Settings, http_client: httpx.Client
+) -> None:
+    for n in range(1, 5):
+        add_track(session, n, isrc=f"ZZJOB{n:07d}")
+    tight = preview_settings.model_copy(update={"preview_audio_calls_per_cycle": 5})
+
+    first = compute_features(session=session, spotify=None, settings=tight, http_client=http_client)
+    second = compute_features(
+        session=session, spotify=None, settings=tight, http_client=http_client
+    )
+
+    assert first.stored["preview_audio"] == 2  # 2 + 2 calls; the third track's lookup is the 5th
+    assert "left for the next cycle" in first.skipped["preview_audio"]
+    assert second.stored["preview_audio"] == 2 and len(rows(session)) == 4
