@@ -28,7 +28,10 @@ def test_quick_bench_writes_table_and_json(
     printed = capsys.readouterr()
     assert "| target" in printed.out and "| measured" in printed.out
     progress = [line for line in printed.err.splitlines() if line.startswith("[")]
-    steps = ["calls per cycle", "template", "cycle time", "training", "replay", "start-up", "done"]
+    steps = [
+        "calls per cycle", "template", "cycle time", "training", "replay", "start-up",
+        "Deezer previews", "done",
+    ]  # fmt: skip
     assert len(progress) == len(steps), "not one progress line per section:\n" + printed.err
     assert all(name in line for name, line in zip(steps, progress, strict=True)), progress
     assert " INFO " not in printed.err, "info logs without --verbose"
@@ -36,7 +39,7 @@ def test_quick_bench_writes_table_and_json(
     assert (out / "results.md").read_text(encoding="utf-8").startswith("# Latest benchmark")
     assert {"date", "cores", "cpu_model", "python", "numpy", "scikit-learn"} <= set(data["machine"])
     sections = {row["section"] for row in data["rows"]}
-    assert {"calls/sqlite", "cycle/sqlite", "model", "startup"} <= sections
+    assert {"calls/sqlite", "cycle/sqlite", "model", "startup", "previews"} <= sections
     names = [row["name"] for row in data["rows"]]
     for scenario in ("nothing changed", "5 new likes", "one playlist changed", "first sync"):
         assert any(name.startswith(scenario) for name in names), scenario
