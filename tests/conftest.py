@@ -160,6 +160,7 @@ def cli(
     monkeypatch.setenv("BACHBOT_SPOTIFY_CLIENT_ID", settings.spotify_client_id or "")
     monkeypatch.setenv("BACHBOT_SPOTIFY_CLIENT_SECRET", TEST_CLIENT_SECRET)
     monkeypatch.setenv("BACHBOT_RECCOBEATS_ENABLED", "false")
+    monkeypatch.setenv("BACHBOT_PREVIEW_AUDIO_ENABLED", "false")
     monkeypatch.setenv("BACHBOT_SPOTIFY_API_BASE", settings.spotify_api_base)
     monkeypatch.setenv("BACHBOT_SPOTIFY_ACCOUNTS_BASE", settings.spotify_accounts_base)
 
