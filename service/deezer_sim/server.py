@@ -268,18 +268,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.sim.unknown_paths.append(path)
             self._json(NO_DATA)
 
-    def do_POST(self) -> None:
-        self._refuse_method()
-
-    def do_PUT(self) -> None:
-        self._refuse_method()
-
-    def do_DELETE(self) -> None:
-        self._refuse_method()
-
     def _refuse_method(self) -> None:
         # Writing needs an OAuth token on Deezer; bachbot never writes there.
         self._json(_error("OAuthException", "An active access token must be used", 300))
+
+    do_POST = do_PUT = do_DELETE = _refuse_method
 
     def _search(self, query: dict[str, str]) -> None:
         q = query.get("q", "").strip()
