@@ -58,9 +58,10 @@ from service.wiring import wire
 
 log = logging.getLogger(__name__)
 
-DEMO_PREVIEW_S = 10.0
-"""The local Deezer's previews in the demo: a third of Deezer's 30 s, so analysing a
-thousand tracks takes minutes less (the bench measures full-length previews)."""
+DEMO_PREVIEW_S = 5.0
+"""The local Deezer's previews in the demo: a sixth of Deezer's 30 s, so generating and
+analysing a thousand of them costs about a minute of CPU, not six (the bench measures
+full-length previews)."""
 
 
 @dataclass
