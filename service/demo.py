@@ -180,6 +180,10 @@ def run_demo(
     progress: Progress = lambda _line: None,
 ) -> DemoResult:
     """Run ``cycles`` cycles against a fresh local Spotify; returns the per-cycle figures."""
+    from models.features.audio import prepare_numba_cache
+
+    # In the data dir, not in the run's folder: compiled once for every demo run.
+    prepare_numba_cache(base.data_dir / "cache" / "numba")
     world = ListenerWorld.generate(n_albums=n_albums, seed=seed)
     tracks, taste = world.tracks, world.taste
     target = new_run_dir(

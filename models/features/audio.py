@@ -103,8 +103,10 @@ def prepare_numba_cache(folder: Path) -> None:
 
     Must run before librosa is first imported; later calls change nothing.
     """
+    if "NUMBA_CACHE_DIR" in os.environ:
+        return
     folder.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(folder))
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
 
 
 def decode(data: bytes) -> NDArray[np.float32]:
