@@ -275,7 +275,8 @@ def _run_one(
         report.skipped[name] = str(err)
     except ProviderRateLimited as err:
         session.rollback()
-        _note_failure(session=session, name=name, err=err, wait_s=err.retry_after_s)
+        wait = err.retry_after_s if err.hold else None
+        _note_failure(session=session, name=name, err=err, wait_s=wait)
         session.commit()
         report.skipped[name] = str(err)
         report.retry_after_s = max(report.retry_after_s or 0.0, err.retry_after_s)

@@ -200,6 +200,7 @@ class DeezerClient:
                 "this cycle and resumes on the next",
                 provider=PROVIDER,
                 retry_after_s=QUOTA_WAIT_S,
+                hold=True,
             )
         raise ProviderUnavailable(
             f"Deezer refused {what} ({message}); bachbot will try again next cycle",
@@ -215,6 +216,7 @@ class DeezerClient:
                 "the preview provider waits that long, the rest of the cycle goes on",
                 provider=PROVIDER,
                 retry_after_s=wait,
+                hold=True,
             )
         if response.status_code != 200:
             raise ProviderUnavailable(
