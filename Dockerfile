@@ -10,6 +10,10 @@
 # the status-page token come from the environment (.env) at run time.
 # It runs as an unprivileged user and writes only to /data (a volume) and /tmp,
 # so it works with a read-only root filesystem.
+# Preview analysis needs no system package: soundfile's wheel carries libsndfile
+# (with its MP3 decoder) and numba's and llvmlite's wheels carry LLVM. numba
+# caches what it compiles for librosa under NUMBA_CACHE_DIR (beside the library
+# by default, which is read-only here), so the compile happens once per volume.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -33,6 +37,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     XDG_CACHE_HOME=/tmp/.cache \
     MPLCONFIGDIR=/tmp/matplotlib \
     MPLBACKEND=Agg \
+    NUMBA_CACHE_DIR=/data/cache/numba \
     BACHBOT_DATA_DIR=/data \
     BACHBOT_HTTP_HOST=0.0.0.0 \
     BACHBOT_HTTP_PORT=8888

@@ -1,7 +1,8 @@
 """``python -m bench``: every benchmark, one table, ``results.json`` and ``results.md``.
 
     python -m bench [--quick] [--backend sqlite|postgres|both]
-                    [--only calls|cycle|model|replay|startup|explain|kill] [--kill-trials N]
+                    [--only calls|releases|cycle|model|replay|startup|explain|previews|kill]
+                    [--kill-trials N]
                     [--out DIR] [--verbose]
 
 The results go to ``--out`` (default: this checkout's ``bench/`` when run from
@@ -26,6 +27,9 @@ Sections (see bench/README.md for what each figure means):
 * ``explain``: what explaining 500 newly scored tracks adds to the score job
   (on the demo's library and model), the taste summary, and how often the
   top reason agrees with sampled Shapley values (:mod:`bench.explain`);
+* ``previews``: CPU time and peak RSS of describing 500 new tracks' Deezer
+  previews (served by the local Deezer), one warm analysis, and the first
+  analysis in a process with and without numba's cache;
 * ``kill`` (only when asked for: ``--only kill``, or ``--kill-trials N`` beside
   the others; about 20 s a trial): ``kill -9`` of a real ``bachbot run`` at
   random moments inside each step, each followed by a restart and a whole
@@ -45,7 +49,7 @@ from typing import Any
 from bench.report import Row, machine_info, render_markdown, render_table, write_results
 from bench.world import BACKENDS, PG_ADMIN_URL, postgres_available
 
-SECTIONS = ("calls", "releases", "cycle", "model", "replay", "startup", "explain")
+SECTIONS = ("calls", "releases", "cycle", "model", "replay", "startup", "explain", "previews")
 ON_REQUEST = ("kill",)
 """Sections a plain run leaves out (they take long): ``--only`` them, or give their size."""
 KILL_TRIALS = 50
@@ -204,6 +208,11 @@ def run(
 
             say("explanations: their cost in the score job, and how they compare ...")
             rows += run_explain(folder / "explain", quick=args.quick, progress=detail)
+        if "previews" in sections:
+            from bench.previews import run_previews
+
+            say("Deezer previews: analysis cost ...")
+            rows += run_previews(folder / "previews", quick=args.quick, progress=detail)
         if "kill" in sections:
             from bench.kill_trials import run_section
 

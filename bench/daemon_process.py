@@ -41,6 +41,7 @@ def daemon_env(
         "BACHBOT_SPOTIFY_ACCOUNTS_BASE": sim.accounts_base,
         "BACHBOT_RECCOBEATS_BASE": sim.reccobeats_base,
         "BACHBOT_RECCOBEATS_ENABLED": "true",
+        "BACHBOT_PREVIEW_AUDIO_ENABLED": "false",  # the local Spotify serves no Deezer
         "BACHBOT_COMPOSER_ARTIST_IDS": BACH_ID,
         "BACHBOT_SYNC_MINUTES": "0.02",
         "BACHBOT_HTTP_PORT": "0",

@@ -24,12 +24,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session
 
-from models.features.base import FeatureProvider, ProviderClass, TrackForFeatures
+from models.features.base import (
+    Deferred,
+    FeatureProvider,
+    FeatureValues,
+    Missing,
+    ProviderClass,
+    ProviderResult,
+    TrackForFeatures,
+)
 from models.features.context import AudioSource, ProviderContext, Skipped
 from models.features.errors import FeatureProviderError, ProviderRateLimited, ProviderUnavailable
 from models.features.registry import provider_classes
@@ -91,7 +100,15 @@ def build_providers(
     """The providers to run this cycle, in chain order, and why any others are left out."""
     providers: list[tuple[ProviderClass, FeatureProvider]] = []
     skipped: dict[str, str] = {}
+    now = utcnow()
     for kind in provider_classes():
+        failing = provider_failing(kind.name).get(session)
+        if failing is not None and failing.next_at is not None and failing.next_at > now:
+            # The upstream named a time (429 Retry-After): like Spotify's, it is kept.
+            skipped[kind.name] = (
+                f"waiting until {failing.next_at:%Y-%m-%d %H:%M} UTC: {failing.error}"
+            )
+            continue
         context = ProviderContext(
             settings=settings,
             audio_source=spotify,
@@ -120,39 +137,75 @@ def for_providers(track: TrackFacts) -> TrackForFeatures:
         track_number=track.track_number,
         bwv=track.bwv,
         meta=track.meta,
+        isrc=track.isrc,
     )
 
 
+def split_result(
+    ids: list[str], result: ProviderResult
+) -> tuple[dict[str, FeatureValues | None], dict[str, str], dict[str, str]]:
+    """(values to store, reasons for misses, ids deferred to the next cycle -> why) (pure)."""
+    values: dict[str, FeatureValues | None] = {}
+    reasons: dict[str, str] = {}
+    deferred: dict[str, str] = {}
+    for track_id in ids:
+        got = result.get(track_id)
+        if isinstance(got, Deferred):
+            deferred[track_id] = got.reason
+        elif isinstance(got, Missing):
+            values[track_id] = None
+            reasons[track_id] = got.reason
+        else:
+            values[track_id] = got
+    return values, reasons, deferred
+
+
 def _run_provider(
-    *, session: Session, kind: ProviderClass, provider: FeatureProvider, report: FeaturesReport
+    *,
+    session: Session,
+    kind: ProviderClass,
+    provider: FeatureProvider,
+    report: FeaturesReport,
+    settings: Settings,
 ) -> None:
     """Fetch and store chunk by chunk until nothing is missing or the cycle's budget is spent."""
     # One query for what is missing (an anti-join over every track), then chunks.
+    recheck_days = kind.recheck_misses_days(settings)
     missing = tracks_missing_features(
         session=session,
         provider=kind.name,
         schema_version=kind.schema_version,
         limit=kind.per_cycle,
+        misses_before=None if recheck_days is None else utcnow() - timedelta(days=recheck_days),
     )
     for start in range(0, len(missing), kind.chunk):
         ids = missing[start : start + kind.chunk]
         tracks = tracks_for_features(session=session, track_ids=ids)
         result = provider.fetch([for_providers(t) for t in tracks])
-        values = {track_id: result.get(track_id) for track_id in ids}
+        values, reasons, deferred = split_result(ids, result)
         save_features(
             session=session,
             provider=kind.name,
             schema_version=kind.schema_version,
             values=values,
+            reasons=reasons,
         )
         session.commit()
-        report.stored[kind.name] = report.stored.get(kind.name, 0) + len(ids)
+        report.stored[kind.name] = report.stored.get(kind.name, 0) + len(values)
         empty = sum(1 for v in values.values() if v is None)
         report.empty[kind.name] = report.empty.get(kind.name, 0) + empty
+        if deferred:
+            left = len(missing) - start - len(ids) + len(deferred)
+            why = next(iter(deferred.values()))
+            report.skipped[kind.name] = f"{left} tracks left for the next cycle: {why}"
+            return
 
 
-def _note_failure(*, session: Session, name: str, err: Exception) -> None:
-    if note_failure(session, provider_failing(name), str(err)).failures == 1:
+def _note_failure(
+    *, session: Session, name: str, err: Exception, wait_s: float | None = None
+) -> None:
+    retry_at = None if wait_s is None else (lambda _n: utcnow() + timedelta(seconds=wait_s))
+    if note_failure(session, provider_failing(name), str(err), retry_at=retry_at).failures == 1:
         log.warning("feature provider %s started failing: %s", name, err)
 
 
@@ -170,10 +223,13 @@ def compute_features(
 ) -> FeaturesReport:
     """Describe every Bach track lacking features, provider by provider; commits as it goes.
 
-    ``http_client`` is ReccoBeats' client (tests pass one pointed at the local
-    Spotify); without it a client is made for this run and closed after.
+    ``http_client`` is the third-party providers' client (ReccoBeats, Deezer; tests
+    pass one pointed at the local servers); without it a client is made for this
+    run and closed after.
     """
-    own_client = http_client is None and settings.reccobeats_enabled
+    own_client = http_client is None and (
+        settings.reccobeats_enabled or settings.preview_audio_enabled
+    )
     client = httpx.Client(timeout=settings.spotify_timeout_s) if own_client else http_client
     try:
         providers, skipped = build_providers(
@@ -181,7 +237,9 @@ def compute_features(
         )
         report = FeaturesReport(skipped=skipped)
         for kind, provider in providers:
-            _run_one(session=session, kind=kind, provider=provider, report=report)
+            _run_one(
+                session=session, kind=kind, provider=provider, report=report, settings=settings
+            )
     finally:
         if own_client and client is not None:
             client.close()
@@ -190,11 +248,18 @@ def compute_features(
 
 
 def _run_one(
-    *, session: Session, kind: ProviderClass, provider: FeatureProvider, report: FeaturesReport
+    *,
+    session: Session,
+    kind: ProviderClass,
+    provider: FeatureProvider,
+    report: FeaturesReport,
+    settings: Settings,
 ) -> None:
     name = kind.name
     try:
-        _run_provider(session=session, kind=kind, provider=provider, report=report)
+        _run_provider(
+            session=session, kind=kind, provider=provider, report=report, settings=settings
+        )
     except ProviderUnavailable as err:
         session.rollback()
         if err.lasting:
@@ -210,7 +275,8 @@ def _run_one(
         report.skipped[name] = str(err)
     except ProviderRateLimited as err:
         session.rollback()
-        _note_failure(session=session, name=name, err=err)
+        wait = err.retry_after_s if err.hold else None
+        _note_failure(session=session, name=name, err=err, wait_s=wait)
         session.commit()
         report.skipped[name] = str(err)
         report.retry_after_s = max(report.retry_after_s or 0.0, err.retry_after_s)

@@ -97,6 +97,11 @@ class DemoTrack:
     """SIMULATED audio-analysis segments (start, duration, loudness, 12 pitches, 12 timbre)."""
     reccobeats: dict[str, float] | None
     """SIMULATED, ReccoBeats' shape (None: ReccoBeats does not know the track)."""
+    isrc: str | None = None
+    """A made-up ISRC (country code ``ZZ``: none is a real recording's)."""
+    preview: dict[str, float] | None = None
+    """What the local Deezer's generated preview plays (key, mode, tempo, rms_db) and its
+    ``bpm``/``gain``; None: not on Deezer.  SIMULATED like the rest."""
 
 
 @dataclass
@@ -148,6 +153,7 @@ class DemoCatalogue:
                     "audio_features": t.audio_features,
                     "analysis_segments": t.analysis_segments,
                     "reccobeats": t.reccobeats,
+                    "isrc": t.isrc,
                 }
                 for t in self.tracks
             ],
@@ -335,6 +341,26 @@ def _simulate(
     )
 
 
+def _deezer(seed: int, number: int, features: dict[str, float], coverage: float) -> dict[str, Any]:
+    """ISRC and Deezer preview of the ``number``-th track, drawn from a hash of its place so
+    the catalogue's random stream (and every other simulated value) is unchanged."""
+    digest = hashlib.sha256(f"{seed}/deezer/{number}".encode()).digest()
+    isrc = f"ZZBCH{digest[0] % 100:02d}{int.from_bytes(digest[1:4]) % 100_000:05d}"
+    if digest[4] / 255 >= coverage:
+        return {"isrc": isrc, "preview": None}
+    return {
+        "isrc": isrc,
+        "preview": {
+            "key": features["key"],
+            "mode": features["mode"],
+            "tempo": round(features["tempo"], 1),
+            "rms_db": round(features["loudness"] - 2.0, 1),
+            "bpm": round(features["tempo"], 1) if digest[5] % 3 else 0.0,
+            "gain": round(features["loudness"] + 4.0, 1),
+        },
+    }
+
+
 def generate_catalogue(
     *,
     n_albums: int = 90,
@@ -343,6 +369,7 @@ def generate_catalogue(
     segments_per_track: int = 6,
     audio_coverage: float = 0.97,
     reccobeats_coverage: float = 0.85,
+    deezer_coverage: float = 0.9,
 ) -> DemoCatalogue:
     """A seeded catalogue; the coverages are the shares of tracks with each audio source."""
     rng = random.Random(seed)
@@ -433,6 +460,7 @@ def generate_catalogue(
                     audio_features=feats if has_audio else None,
                     analysis_segments=segments,
                     reccobeats=recco if rng.random() < reccobeats_coverage else None,
+                    **_deezer(seed, len(catalogue.tracks), feats, deezer_coverage),
                 )
                 catalogue.tracks.append(track)
                 track_ids.append(track.id)

@@ -2,7 +2,9 @@
 
 Starts the local Spotify with a generated Bach catalogue (audio descriptors
 simulated and labelled so) in 2026 "new app" mode, so audio features come
-from the ReccoBeats-compatible endpoint exactly as for a real new app.  A
+from the ReccoBeats-compatible endpoint exactly as for a real new app, and the
+local Deezer (:mod:`service.deezer_sim`) beside it, whose previews of the
+catalogue's ISRCs are generated chords the preview provider analyses.  A
 simulated listener (:mod:`service.demo_listener`) has a hidden taste, likes a
 few tracks by hand, and then reacts to every playlist bachbot publishes.  Each
 cycle runs the real jobs (sync, features, train, score, publish) through the
@@ -40,6 +42,8 @@ from jobs.model_report import write_report
 from jobs.replay import nearest_order
 from models.catalogue_demo import BACH_ID, DemoTrack
 from models.typicality import standardised
+from service.deezer_sim import DeezerSim
+from service.deezer_sim.catalogue import deezer_tracks
 from service.demo_folders import new_run_dir
 from service.demo_listener import HiddenTaste, react, share_loved
 from service.demo_world import LISTENER, START, ListenerWorld, log_in
@@ -53,6 +57,11 @@ from service.store.tables import ModelVersion, Prediction, Track
 from service.wiring import wire
 
 log = logging.getLogger(__name__)
+
+DEMO_PREVIEW_S = 5.0
+"""The local Deezer's previews in the demo: a sixth of Deezer's 30 s, so generating and
+analysing a thousand of them costs about a minute of CPU, not six (the bench measures
+full-length previews)."""
 
 
 @dataclass
@@ -171,6 +180,10 @@ def run_demo(
     progress: Progress = lambda _line: None,
 ) -> DemoResult:
     """Run ``cycles`` cycles against a fresh local Spotify; returns the per-cycle figures."""
+    from models.features.audio import prepare_numba_cache
+
+    # In the data dir, not in the run's folder: compiled once for every demo run.
+    prepare_numba_cache(base.data_dir / "cache" / "numba")
     world = ListenerWorld.generate(n_albums=n_albums, seed=seed)
     tracks, taste = world.tracks, world.taste
     target = new_run_dir(
@@ -179,15 +192,17 @@ def run_demo(
     result = DemoResult(seed=seed, data_dir=str(target), catalogue_tracks=len(tracks))
     progress(
         f"local Spotify with {len(tracks)} generated recordings, behaving as Spotify does for "
-        "a new app (no audio features; simulated ReccoBeats descriptors instead); "
+        "a new app (no audio features; simulated ReccoBeats descriptors instead), and a "
+        "local Deezer whose previews are generated chords; "
         f"data in {target}"
     )
     clock = [START]
     with (
         world.serve() as sim,
+        DeezerSim(deezer_tracks(world.catalogue, seconds=DEMO_PREVIEW_S)) as deezer,
         _quiet_about_the_simulated_spotify(),
     ):
-        settings = demo_settings(base, sim, target)
+        settings = demo_settings(base, sim, target).model_copy(update=deezer.settings_update())
         with httpx.Client(timeout=10) as http:
             wiring = wire(settings, clock=lambda: clock[0], http_client=http)
             log_in(sim, wiring.tokens)

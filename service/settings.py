@@ -133,6 +133,14 @@ class Settings(BaseSettings):
     reccobeats_enabled: bool = True
     """Sends Spotify track ids (nothing else) to the third-party ReccoBeats API."""
     reccobeats_base: str = "https://api.reccobeats.com/"
+    preview_audio_enabled: bool = True
+    """Sends ISRCs (and, to search, titles and performers) to Deezer; previews are analysed
+    in memory and discarded."""
+    deezer_base: str = "https://api.deezer.com/"
+    preview_audio_calls_per_cycle: int = Field(default=600, ge=1)
+    """Deezer calls per cycle (a track costs 2, 3 with a search); the rest wait a cycle."""
+    preview_audio_recheck_days: float = Field(default=30.0, gt=0)
+    """A track Deezer had no usable preview for is looked up again after this many days."""
 
     # --- model ---------------------------------------------------------------
     model: ModelChoice = "mlp"
@@ -203,7 +211,7 @@ class Settings(BaseSettings):
             raise ValueError("must be HTTPS or a loopback IP, e.g. http://127.0.0.1:8888/callback")
         return value
 
-    @field_validator("spotify_api_base", "spotify_accounts_base", "reccobeats_base")
+    @field_validator("spotify_api_base", "spotify_accounts_base", "reccobeats_base", "deezer_base")
     @classmethod
     def _base_url(cls, value: str) -> str:
         parts = urlsplit(value)

@@ -9,7 +9,7 @@ How the snapshot reads is up to :mod:`service.status_page` (HTML) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -37,6 +37,7 @@ from service.store.app_state import (
 )
 from service.store.auth_health import TokenHealth, token_health
 from service.store.db import hide_password
+from service.store.features import Coverage, feature_coverage
 from service.store.history import (
     Asked,
     last_publications,
@@ -171,6 +172,8 @@ class StatusSnapshot:
     """How the listener answered "Bach to rate" (None: not published yet)."""
     taste: Taste | None = None
     """What the model learned and what the listener rated (None: nothing rated yet)."""
+    coverage: dict[str, Coverage] = field(default_factory=dict)
+    """Per provider, how many known (rated) and new Bach tracks it has described."""
 
 
 def collect_status(
@@ -224,6 +227,9 @@ def collect_status(
             to_rate_size=settings.to_rate_size,
             to_rate=to_rate_answers(session=session),
             taste=_taste(session=session, settings=settings),
+            coverage=feature_coverage(
+                session=session, versions={k.name: k.schema_version for k in provider_classes()}
+            ),
         )
     return snapshot
 

@@ -21,6 +21,7 @@ from service.readable_time import ago, iso, stamp
 from service.score_plot import PlotPoint, score_plot_svg
 from service.status import ModelView, PlaylistView, StatusSnapshot
 from service.status_text import (
+    coverage_suffix,
     library_sentence,
     login_sentence,
     model_hint,
@@ -312,7 +313,7 @@ def _login(snapshot: StatusSnapshot) -> str:
 
 def _sources(snapshot: StatusSnapshot) -> str:
     items = "".join(
-        f"<li>{escape(provider_name(name))}: {escape(text)}</li>"
+        f"<li>{escape(provider_name(name))}: {escape(text + coverage_suffix(snapshot, name))}</li>"
         for name, text in snapshot.providers.items()
     )
     return (

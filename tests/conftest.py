@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,11 @@ pytest_plugins = [
     for p in sorted((Path(__file__).parent / "plugins").glob("*.py"))
     if p.stem != "__init__"
 ]
+
+# numba compiles librosa's kernels on the first preview analysis (seconds); one cache for
+# every test run on this machine keeps that to the first run (the provider would put it
+# in each test's data dir otherwise).
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "bachbot-test-numba"))
 
 BACKEND = os.environ.get("BACHBOT_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get(
@@ -50,6 +56,7 @@ def _base_settings(data_dir: Path, database_url: str | None) -> Settings:
         spotify_client_secret=TEST_CLIENT_SECRET,  # type: ignore[arg-type]
         spotify_redirect_uri="http://127.0.0.1:8888/callback",
         reccobeats_enabled=False,
+        preview_audio_enabled=False,
     )
 
 
@@ -153,6 +160,7 @@ def cli(
     monkeypatch.setenv("BACHBOT_SPOTIFY_CLIENT_ID", settings.spotify_client_id or "")
     monkeypatch.setenv("BACHBOT_SPOTIFY_CLIENT_SECRET", TEST_CLIENT_SECRET)
     monkeypatch.setenv("BACHBOT_RECCOBEATS_ENABLED", "false")
+    monkeypatch.setenv("BACHBOT_PREVIEW_AUDIO_ENABLED", "false")
     monkeypatch.setenv("BACHBOT_SPOTIFY_API_BASE", settings.spotify_api_base)
     monkeypatch.setenv("BACHBOT_SPOTIFY_ACCOUNTS_BASE", settings.spotify_accounts_base)
 

@@ -37,8 +37,25 @@ from models.features.context import ProviderContext, ProviderSettings, Skipped
 FeatureValues = dict[str, float | None]
 """One provider's numbers for one track, keyed by column name."""
 
-ProviderResult = dict[str, FeatureValues | None]
-"""Track id -> values, or None when the provider has nothing for that track."""
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """The provider has nothing for this track, and why (stored with the miss, shown by
+    ``bachbot features --show``); a bare None is a miss without a stated reason."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Not asked this cycle (the provider's call budget ran out): nothing is stored, and
+    the track is due again next cycle."""
+
+    reason: str
+
+
+ProviderResult = dict[str, FeatureValues | Missing | Deferred | None]
+"""Track id -> values, or a miss (None or :class:`Missing`), or :class:`Deferred`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +73,8 @@ class TrackForFeatures:
     track_number: int | None = None
     bwv: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    isrc: str | None = None
+    """The recording's ISRC from Spotify's ``external_ids`` (None: Spotify has none)."""
 
 
 class FeatureProvider(Protocol):
@@ -122,6 +141,11 @@ class ProviderClass(Protocol):
     @property
     def per_cycle(self) -> int | None:
         """Most tracks asked about per run (None: all), so one cycle's calls stay bounded."""
+        ...
+
+    def recheck_misses_days(self, settings: ProviderSettings) -> float | None:
+        """Days after which a stored miss is asked about again (None: never, until the
+        schema version changes); for upstreams whose catalogue grows."""
         ...
 
     def enabled(self, settings: ProviderSettings) -> bool:

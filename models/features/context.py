@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # the registry is read by `bachbot status`, which needs no HTTP client
@@ -42,6 +43,21 @@ class ProviderSettings(Protocol):
 
     @property
     def composer_artist_ids(self) -> Sequence[str]: ...
+
+    @property
+    def preview_audio_enabled(self) -> bool: ...
+
+    @property
+    def deezer_base(self) -> str: ...
+
+    @property
+    def preview_audio_calls_per_cycle(self) -> int: ...
+
+    @property
+    def preview_audio_recheck_days(self) -> float: ...
+
+    @property
+    def data_dir(self) -> Path: ...
 
 
 @dataclass(frozen=True, slots=True)

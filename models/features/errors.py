@@ -27,9 +27,13 @@ class FeatureProviderError(ModelError):
 class ProviderRateLimited(FeatureProviderError):
     """The upstream answered 429; ``retry_after_s`` says how long it wants us to wait."""
 
-    def __init__(self, message: str, *, provider: str, retry_after_s: float) -> None:
+    def __init__(
+        self, message: str, *, provider: str, retry_after_s: float, hold: bool = False
+    ) -> None:
         super().__init__(message, provider=provider)
         self.retry_after_s = retry_after_s
+        self.hold = hold
+        """The job keeps the provider off until then (Deezer); else it retries next cycle."""
 
 
 class ProviderUnavailable(FeatureProviderError):

@@ -121,6 +121,10 @@ class MetadataProvider:
         self._composer_ids = frozenset(composer_ids)
 
     @classmethod
+    def recheck_misses_days(cls, settings: ProviderSettings) -> float | None:
+        return None
+
+    @classmethod
     def enabled(cls, settings: ProviderSettings) -> bool:
         return True
 

@@ -79,6 +79,10 @@ class ReccoBeatsProvider:
         self._url = base_url.rstrip("/") + "/v1/audio-features"
 
     @classmethod
+    def recheck_misses_days(cls, settings: ProviderSettings) -> float | None:
+        return None
+
+    @classmethod
     def enabled(cls, settings: ProviderSettings) -> bool:
         return settings.reccobeats_enabled
 

@@ -13,12 +13,14 @@ from functools import cache
 
 from models.features.base import ProviderClass
 from models.features.metadata import MetadataProvider
+from models.features.preview_audio import PreviewAudioProvider
 from models.features.reccobeats import ReccoBeatsProvider
 from models.features.spotify_audio import SpotifyAudioProvider
 
 PROVIDERS: tuple[ProviderClass, ...] = (
     SpotifyAudioProvider,
     ReccoBeatsProvider,
+    PreviewAudioProvider,
     MetadataProvider,
 )
 """Every provider class, in any order (each declares its ``order`` in the chain).

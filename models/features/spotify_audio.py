@@ -95,6 +95,10 @@ class SpotifyAudioProvider:
         self._restricted = restricted
 
     @classmethod
+    def recheck_misses_days(cls, settings: ProviderSettings) -> float | None:
+        return None
+
+    @classmethod
     def enabled(cls, settings: ProviderSettings) -> bool:
         return True
 

@@ -173,6 +173,8 @@ class SpotifySim:
             "spotify_accounts_base": self.accounts_base,
             "reccobeats_enabled": True,
             "reccobeats_base": self.reccobeats_base,
+            # Deezer is another service: the local Deezer (service.deezer_sim) serves it.
+            "preview_audio_enabled": False,
         }
         return base.model_copy(update={**update, **overrides})
 

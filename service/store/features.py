@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from service.store.tables import Feature, Track, utcnow
+from service.store.tables import Feature, Rating, Track, utcnow
 
 StoredValues = Mapping[str, float | None]
 """One provider's numbers for one track, by column name."""
@@ -37,6 +37,7 @@ class TrackFacts:
     track_number: int | None
     bwv: str | None
     meta: dict[str, Any]
+    isrc: str | None = None
 
 
 def save_features(
@@ -46,9 +47,14 @@ def save_features(
     schema_version: int,
     values: Mapping[str, StoredValues | None],
     fetched_at: datetime | None = None,
+    reasons: Mapping[str, str] | None = None,
 ) -> int:
-    """Insert or replace ``provider``'s rows for the given track ids; returns how many."""
+    """Insert or replace ``provider``'s rows for the given track ids; returns how many.
+
+    ``reasons`` says why a provider had nothing for a track (kept with its None row).
+    """
     when = fetched_at or utcnow()
+    why = reasons or {}
     existing = {
         row.track_id: row
         for row in session.scalars(
@@ -57,6 +63,7 @@ def save_features(
     }
     for track_id, row_values in values.items():
         stored = dict(row_values) if row_values is not None else None
+        reason = why[track_id][:300] if stored is None and track_id in why else None
         row = existing.get(track_id)
         if row is None:
             session.add(
@@ -66,25 +73,39 @@ def save_features(
                     schema_version=schema_version,
                     values=stored,
                     fetched_at=when,
+                    reason=reason,
                 )
             )
         else:
             row.schema_version = schema_version
             row.values = stored
             row.fetched_at = when
+            row.reason = reason
     session.flush()
     return len(values)
 
 
 def tracks_missing_features(
-    *, session: Session, provider: str, schema_version: int, limit: int | None = None
+    *,
+    session: Session,
+    provider: str,
+    schema_version: int,
+    limit: int | None = None,
+    misses_before: datetime | None = None,
 ) -> list[str]:
-    """Bach tracks with no ``provider`` row at ``schema_version``, oldest first."""
+    """Bach tracks with no ``provider`` row at ``schema_version``, oldest first.
+
+    With ``misses_before``, also the tracks whose stored miss (a row with a
+    reason) was fetched before then: the upstream may have them by now.
+    """
+    due = (Feature.track_id.is_(None)) | (Feature.schema_version != schema_version)
+    if misses_before is not None:
+        due = due | (Feature.reason.is_not(None) & (Feature.fetched_at < misses_before))
     query = (
         select(Track.id)
         .outerjoin(Feature, and_(Feature.track_id == Track.id, Feature.provider == provider))
         .where(Track.is_bach.is_(True))
-        .where((Feature.track_id.is_(None)) | (Feature.schema_version != schema_version))
+        .where(due)
         .order_by(Track.first_seen_at, Track.id)
     )
     if limit is not None:
@@ -107,6 +128,7 @@ def tracks_for_features(*, session: Session, track_ids: Sequence[str]) -> list[T
             track_number=t.track_number,
             bwv=t.bwv,
             meta=dict(t.meta or {}),
+            isrc=t.isrc,
         )
         for track_id in track_ids
         if (t := rows.get(track_id)) is not None
@@ -139,3 +161,48 @@ def load_feature_rows(
                 continue
             result[track_id][provider] = values
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How many Bach tracks one provider has described: the rated ("known") and the rest."""
+
+    known: int
+    known_described: int
+    new: int
+    new_described: int
+
+
+def feature_coverage(*, session: Session, versions: Mapping[str, int]) -> dict[str, Coverage]:
+    """Provider -> how many known and new Bach tracks have its values at ``versions[provider]``.
+
+    A track is *known* when it has any rating event; a stored miss does not count as
+    described.  Two grouped counts, whatever the library's size.
+    """
+    rated = select(Rating.track_id).distinct().scalar_subquery()
+    known = case((Track.id.in_(rated), 1), else_=0)
+    totals = {
+        flag: count
+        for flag, count in session.execute(
+            select(known, func.count()).where(Track.is_bach.is_(True)).group_by(known)
+        )
+    }
+    has_values = func.coalesce(cast(Feature.values, String), "null") != "null"
+    described: dict[tuple[str, int], int] = {}
+    for provider, version, flag, count in session.execute(
+        select(Feature.provider, Feature.schema_version, known, func.count())
+        .join(Track, Track.id == Feature.track_id)
+        .where(Track.is_bach.is_(True), has_values)
+        .group_by(Feature.provider, Feature.schema_version, known)
+    ):
+        if versions.get(provider) == version:
+            described[(provider, flag)] = described.get((provider, flag), 0) + count
+    return {
+        provider: Coverage(
+            known=totals.get(1, 0),
+            known_described=described.get((provider, 1), 0),
+            new=totals.get(0, 0),
+            new_described=described.get((provider, 0), 0),
+        )
+        for provider in versions
+    }

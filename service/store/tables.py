@@ -161,6 +161,8 @@ class Feature(Base):
     schema_version: Mapped[int] = mapped_column(Integer)
     values: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    """Why the provider had nothing (None: it had values, or gave no reason)."""
 
 
 RATING_SOURCES = ("like", "unlike", "removal", "explicit", "import", "exposure")

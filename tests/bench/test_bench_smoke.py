@@ -31,7 +31,7 @@ def test_quick_bench_writes_table_and_json(
     progress = [line for line in printed.err.splitlines() if line.startswith("[")]
     steps = [
         "calls per cycle", "new releases", "template", "cycle time", "training", "replay",
-        "start-up", "explanations", "done",
+        "start-up", "explanations", "Deezer previews", "done",
     ]  # fmt: skip
     assert len(progress) == len(steps), "not one progress line per section:\n" + printed.err
     assert all(name in line for name, line in zip(steps, progress, strict=True)), progress
@@ -40,7 +40,8 @@ def test_quick_bench_writes_table_and_json(
     assert (out / "results.md").read_text(encoding="utf-8").startswith("# Latest benchmark")
     assert {"date", "cores", "cpu_model", "python", "numpy", "scikit-learn"} <= set(data["machine"])
     sections = {row["section"] for row in data["rows"]}
-    assert {"calls/sqlite", "releases", "cycle/sqlite", "model", "startup", "explain"} <= sections
+    assert {"calls/sqlite", "releases", "cycle/sqlite", "model", "startup", "explain",
+            "previews"} <= sections  # fmt: skip
     names = [row["name"] for row in data["rows"]]
     for scenario in ("nothing changed", "5 new likes", "one playlist changed", "first sync"):
         assert any(name.startswith(scenario) for name in names), scenario

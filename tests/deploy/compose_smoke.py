@@ -150,6 +150,8 @@ def fill_env(project: Path, token: str) -> None:
         "BACHBOT_SPOTIFY_ACCOUNTS_BASE": UNREACHABLE,
         "BACHBOT_RECCOBEATS_ENABLED": "false",
         "BACHBOT_RECCOBEATS_BASE": UNREACHABLE,
+        "BACHBOT_PREVIEW_AUDIO_ENABLED": "false",
+        "BACHBOT_DEEZER_BASE": UNREACHABLE,
         "BACHBOT_HTTP_TOKEN": token,
     }
     lines = []

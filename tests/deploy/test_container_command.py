@@ -92,6 +92,8 @@ def _container_env(tmp_path: Path, database_url: str, port: int) -> dict[str, st
         BACHBOT_SPOTIFY_ACCOUNTS_BASE=UNREACHABLE,
         BACHBOT_RECCOBEATS_BASE=UNREACHABLE,
         BACHBOT_RECCOBEATS_ENABLED="false",
+        BACHBOT_PREVIEW_AUDIO_ENABLED="false",
+        BACHBOT_DEEZER_BASE=UNREACHABLE,
         PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
     )
     return env

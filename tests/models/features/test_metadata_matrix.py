@@ -89,12 +89,14 @@ def test_metadata_provider_answers_every_track() -> None:
     assert set(result) == {"a", "b"} and all(v is not None for v in result.values())
 
 
-def test_schema_orders_audio_block_then_metadata_block() -> None:
+def test_schema_orders_audio_block_then_metadata_block_then_previews() -> None:
     columns = feature_schema().columns
     assert columns[0] == "audio.duration_ms"
     assert "audio.pitch_0" in columns and "audio.timbre_11" in columns
     assert columns.index("audio.timbre_11") < columns.index("metadata.duration_s")
-    assert columns[-1] == "metadata.album_type.compilation"
+    last_metadata = columns.index("metadata.album_type.compilation")
+    assert columns[last_metadata + 1] == "preview.chroma_0"
+    assert columns[-1] == "preview.title_key_agrees"
     assert len(set(columns)) == len(columns)
     assert FeatureSchema.from_dict(feature_schema().to_dict()) == feature_schema()
 

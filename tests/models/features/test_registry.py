@@ -48,6 +48,10 @@ class BrightnessProvider:
     refuse: ClassVar[bool] = False
 
     @classmethod
+    def recheck_misses_days(cls, settings: ProviderSettings) -> float | None:
+        return None
+
+    @classmethod
     def enabled(cls, settings: ProviderSettings) -> bool:
         return True
 
@@ -108,7 +112,9 @@ def test_a_registered_provider_reaches_the_matrix_the_job_and_features_show(
     assert code == 0
     lines = out.splitlines()
     shown = [line.split("]")[0] + "]" for line in lines if line.startswith("[")]
-    assert shown == ["[spotify_audio]", "[reccobeats]", "[metadata]", "[brightness]"]
+    assert shown == [
+        "[spotify_audio]", "[reccobeats]", "[metadata]", "[preview_audio]", "[brightness]",
+    ]  # fmt: skip
     assert any(line.split() == ["brightness", "6"] for line in lines)
     assert provider_status(session=session, settings=settings)["brightness"] == (
         "on (sends nothing anywhere)"
@@ -132,11 +138,12 @@ def test_a_lasting_refusal_is_stored_and_the_class_is_told_next_cycle(
     assert brightness.asked == []
 
 
-def test_real_registry_runs_spotify_then_reccobeats_then_metadata() -> None:
+def test_real_registry_runs_spotify_then_reccobeats_then_metadata_then_previews() -> None:
     assert [p.name for p in registry.provider_classes()] == [
         "spotify_audio",
         "reccobeats",
         "metadata",
+        "preview_audio",
     ]
 
 

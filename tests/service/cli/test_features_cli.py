@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
+from service.deezer_sim.signal import PreviewSignal, mp3
 from service.store.features import save_features
 from service.store.tables import Track
 
@@ -75,3 +78,54 @@ def test_show_unknown_track_says_what_to_do(cli: Callable[..., tuple[int, str, s
     code, _, err = cli("features", "--show", "0000000000000000000000")
     assert code == 1
     assert "no track '0000000000000000000000'" in err and "bachbot sync" in err
+
+
+def test_audio_file_is_described_with_chroma_mfcc_tempo_and_key(
+    tmp_path: Path, cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    clip = tmp_path / "chord.mp3"
+    clip.write_bytes(mp3(PreviewSignal(2, 0, 96.0, -18.0, seconds=8.0)))  # D minor
+
+    code, out, err = cli("features", "--audio", str(clip))
+
+    assert code == 0, err
+    chroma = re.search(r"sum ([\d.]+)\):\n(.*)\n", out)
+    assert chroma is not None and 1.0 < float(chroma[1]) < 12.0
+    names = re.findall(r"([A-G][#b]?) ([\d.]+)", chroma[2])
+    top = sorted(names, key=lambda nv: -float(nv[1]))[:3]
+    assert {n for n, _ in top} == {"D", "F", "A"}
+    assert "12 MFCC means" in out and re.search(r"tempo (9[2-9]|10[0-1])\.\d BPM", out)
+    assert "key D minor" in out
+
+
+def test_a_file_that_is_not_audio_is_one_line_of_error(
+    tmp_path: Path, cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    fake = tmp_path / "notes.mp3"
+    fake.write_text("these are not sounds")
+
+    code, out, err = cli("features", "--audio", str(fake))
+
+    assert code == 2 and out == ""
+    assert f"cannot describe {fake}: not readable audio" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_show_says_why_the_preview_provider_has_nothing(
+    session: Session, cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    session.add(Track(id=TID, name="Aria, BWV 988", is_bach=True))
+    save_features(
+        session=session,
+        provider="preview_audio",
+        schema_version=1,
+        values={TID: None},
+        reasons={TID: "not on Deezer (ISRC X; no search hit with the same duration and BWV)"},
+    )
+    session.commit()
+
+    code, out, _ = cli("features", "--show", TID)
+
+    assert code == 0
+    assert "[preview_audio] Audio analysis of Deezer previews, v1" in out
+    assert "nothing for this track (not on Deezer (ISRC X;" in out

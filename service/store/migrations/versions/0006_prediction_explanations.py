@@ -5,7 +5,7 @@ you liked: X", the rated recordings it is closest to).  Existing predictions
 have none (NULL) until they are scored again; `bachbot explain` says so.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-29 04:30:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
