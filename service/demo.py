@@ -199,10 +199,14 @@ def run_demo(
     clock = [START]
     with (
         world.serve() as sim,
-        DeezerSim(deezer_tracks(world.catalogue, seconds=DEMO_PREVIEW_S)) as deezer,
+        # Six half-hour cycles run in seconds here, so Deezer's real-time quota (50 calls
+        # in 5 s) and bachbot's pace under it are both lifted, like the demo's clock.
+        DeezerSim(deezer_tracks(world.catalogue, seconds=DEMO_PREVIEW_S), quota=10**9) as deezer,
         _quiet_about_the_simulated_spotify(),
     ):
-        settings = demo_settings(base, sim, target).model_copy(update=deezer.settings_update())
+        settings = demo_settings(base, sim, target).model_copy(
+            update=deezer.settings_update() | {"deezer_calls_per_second": 1e9}
+        )
         with httpx.Client(timeout=10) as http:
             wiring = wire(settings, clock=lambda: clock[0], http_client=http)
             log_in(sim, wiring.tokens)

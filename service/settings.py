@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     deezer_base: str = "https://api.deezer.com/"
     preview_audio_calls_per_cycle: int = Field(default=600, ge=1)
     """Deezer calls per cycle (a track costs 2, 3 with a search); the rest wait a cycle."""
+    deezer_calls_per_second: float = Field(default=9.0, gt=0)
+    """Pace of Deezer API calls: Deezer allows 50 in 5 seconds and answers more with a
+    quota error, so bachbot spaces its calls to stay just under that."""
     preview_audio_recheck_days: float = Field(default=30.0, gt=0)
     """A track Deezer had no usable preview for is looked up again after this many days."""
 

@@ -32,7 +32,9 @@ those are answers, not failures.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -116,10 +118,30 @@ def _retry_after(response: httpx.Response) -> float:
 class DeezerClient:
     """Deezer's API and preview CDN through an injected httpx client (tests: the local Deezer)."""
 
-    def __init__(self, client: httpx.Client, *, base_url: str, budget: CallBudget) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        base_url: str,
+        budget: CallBudget,
+        min_interval_s: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._client = client
         self._base = base_url.rstrip("/") + "/"
         self.budget = budget
+        self._min_interval = min_interval_s
+        self._clock, self._sleep = clock, sleep
+        self._last_call = -math.inf
+
+    def _pace(self) -> None:
+        """Space API calls ``min_interval_s`` apart: Deezer's quota (50 calls in 5 s) is
+        answered with an error, not a Retry-After, so staying under it is bachbot's job."""
+        wait = self._last_call + self._min_interval - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        self._last_call = self._clock()
 
     def track_by_isrc(self, isrc: str) -> DeezerTrack | None:
         """The track with this ISRC, or None when Deezer has none."""
@@ -166,6 +188,7 @@ class DeezerClient:
         import httpx
 
         self.budget.spend()
+        self._pace()
         try:
             response = self._client.get(self._base + path, params=params)
         except httpx.HTTPError as err:

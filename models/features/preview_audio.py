@@ -188,4 +188,5 @@ def deezer_client(http: httpx.Client, settings: ProviderSettings) -> DeezerClien
         http,
         base_url=settings.deezer_base,
         budget=CallBudget(settings.preview_audio_calls_per_cycle),
+        min_interval_s=1.0 / settings.deezer_calls_per_second,
     )
