@@ -166,14 +166,18 @@ def run(
                 rows += cycle_rows
                 cycle_results += results
         if "model" in sections:
-            from bench.model import SCORE_JOB_TARGET_S, run_model
+            from bench.model import SCALE_SCORE_N, SCORE_JOB_TARGET_S, run_model
 
             sizes = QUICK_TRAIN if args.quick else [int(s) for s in args.train_sizes.split(",")]
             score_n = QUICK_SCORE if args.quick else args.score_tracks
             left = args.budget - (time.monotonic() - started) - 20
             say(f"training and scoring (training budget {left:.0f} s) ...")
             model_rows, _ = run_model(
-                train_sizes=sizes, score_n=score_n, budget_s=max(left, 0.0), progress=detail
+                train_sizes=sizes,
+                score_n=score_n,
+                budget_s=max(left, 0.0),
+                progress=detail,
+                scale_n=QUICK_SCORE * 4 if args.quick else SCALE_SCORE_N,
             )
             rows += model_rows
             for result in cycle_results:

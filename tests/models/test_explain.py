@@ -68,10 +68,12 @@ def test_top_reason_names_tempo_with_its_direction(estimator: object) -> None:
     slow, fast = explainer.explain(tracks, [NO_FACTS, NO_FACTS])
     assert slow.reasons[0].feature == "tempo"
     assert slow.reasons[0].text == "slow tempo (58 BPM)"
-    assert slow.reasons[0].effect > 0.2, slow
+    # The size depends on where the reference (the median candidate) sits on the model's
+    # tempo curve; the claim is the name and the direction, by a clear margin.
+    assert slow.reasons[0].effect > 0.1, slow
     assert fast.reasons[0].feature == "tempo"
     assert fast.reasons[0].text == "fast tempo (160 BPM)"
-    assert fast.reasons[0].effect < -0.2, fast
+    assert fast.reasons[0].effect < -0.1, fast
     assert len(slow.reasons) == 3
     assert abs(slow.reasons[1].effect) < abs(slow.reasons[0].effect) / 3
 
