@@ -89,7 +89,7 @@ def run_explain(folder: Path, *, quick: bool, progress: Progress) -> list[Row]:
             columns=schema.columns,
             expected_sha256=version.sha256,
         )
-        candidates = unrated_bach_tracks(session=session)
+        candidates = list(unrated_bach_tracks(session=session))
         chosen = candidates[:new]
         for _ in range(REPEATS):
             session.execute(delete(Prediction).where(Prediction.track_id.in_(chosen)))

@@ -12,7 +12,7 @@ no second read of the features.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -70,12 +70,10 @@ def explainer_for(
     model: Any,
     version: ModelVersion,
     settings: Settings,
-    candidates: Sequence[str],
+    candidates: Iterable[str],
 ) -> BlockExplainer:
     """The block explainer of one score run (see the module); ``candidates``: unrated ids."""
-    sample = load_matrix(
-        session=session, track_ids=reference_sample(list(candidates), seed=version.id)
-    )
+    sample = load_matrix(session=session, track_ids=reference_sample(candidates, seed=version.id))
     explainer = Explainer.build(
         model,
         columns=model.columns,

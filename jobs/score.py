@@ -19,6 +19,7 @@ daemon's next train run promotes a fresh model instead of the cycle crashing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -54,10 +55,12 @@ class ScoreReport:
     message: str = ""
 
 
-def unrated_bach_tracks(*, session: Session) -> list[str]:
+def unrated_bach_tracks(*, session: Session) -> Iterator[str]:
+    """Unrated Bach track ids, by id, as a stream: the explainer's reference sample takes
+    500 of them through a heap, so the whole catalogue is never held as a list."""
     rated = set(effective_ratings(session=session))
     ids = session.scalars(select(Track.id).where(Track.is_bach.is_(True)).order_by(Track.id))
-    return [t for t in ids if t not in rated]
+    return (t for t in ids if t not in rated)
 
 
 def tracks_to_score(*, session: Session, model_version_id: int) -> list[str]:
