@@ -38,6 +38,17 @@ SCALARS: dict[str, tuple[str, str, str | None]] = {
     "movement": ("early movement", "later movement", "movement {:.0f}"),
     "track_number": ("early on its album", "late on its album", "track {:.0f}"),
     "time_signature": ("fewer beats to the bar", "more beats to the bar", "{:.0f}/4"),
+    "centroid_hz": ("dark, mellow sound", "bright sound", "{:.0f} Hz"),
+    "bandwidth_hz": ("narrow sound", "full, wide sound", None),
+    "flatness": ("clear, tonal sound", "noisy sound", None),
+    "onset_rate": ("few notes per second", "many notes per second", "{:.1f} notes/s"),
+    "key_strength": ("wandering harmony", "firmly in its key", None),
+    "deezer_gain": ("loud master", "quiet master", None),
+    "title_key_agrees": (
+        "plays in another key than its title says",
+        "plays in the key its title says",
+        None,
+    ),
 }
 """Scalar feature -> (word below the average candidate, word above, value format)."""
 
@@ -59,8 +70,24 @@ FLAG_WORDS: dict[str, str] = {
     "form.mass_movement": "a mass movement",
 }
 GROUPED_PREFIXES = {"performer.": "performer", "album_type.": "album_type"}
-PROFILES = {"pitch_": ("pitch", "its pitch profile"), "timbre_": ("timbre", "its tone colour")}
-RENAMED = {"duration_ms": "duration", "duration_s": "duration", "bwv_number": "work"}
+PROFILES = {
+    "pitch_": ("pitch", "its pitch profile"),
+    "chroma_": ("pitch", "its pitch profile"),
+    "timbre_": ("timbre", "its tone colour"),
+    "mfcc_": ("timbre", "its tone colour"),
+}
+"""Spotify's segment pitches and the preview's chroma (means and spreads) are one
+profile, its timbre and the preview's MFCCs another: 24-48 numbers a listener
+reads as one thing."""
+RENAMED = {
+    "duration_ms": "duration",
+    "duration_s": "duration",
+    "bwv_number": "work",
+    "deezer_bpm": "tempo",
+    "rms_db": "loudness",
+}
+"""Columns with the meaning of another provider's: the preview's RMS level is a
+loudness in dB, Deezer's BPM a tempo."""
 
 
 @dataclass(frozen=True)
@@ -144,15 +171,34 @@ class Context:
     rated: RatedTracks
 
 
+def _shown(label: str, v: float) -> float:
+    """A column's value as the words show it (durations in minutes)."""
+    if label == "duration_ms":
+        return v / 60000.0
+    return v / 60.0 if label == "duration_s" else v
+
+
 def _value(group: FeatureGroup, values: Array) -> float:
-    """The group's value (the first known column; durations in minutes)."""
+    """The group's value (the first known column)."""
     for j, label in zip(group.columns, group.labels, strict=True):
-        v = float(values[j])
-        if not math.isnan(v):
-            if label == "duration_ms":
-                return v / 60000.0
-            return v / 60.0 if label == "duration_s" else v
+        if not math.isnan(float(values[j])):
+            return _shown(label, float(values[j]))
     return math.nan
+
+
+def _values(group: FeatureGroup, row: Array, reference: Array) -> tuple[float, float]:
+    """(track's value, reference's) from the first column both know.
+
+    A group's columns come from different providers with different scales
+    (Spotify's loudness and the preview's RMS level): comparing the track's
+    preview level with the reference's Spotify loudness would pick the wrong
+    side.  Without a shared column: the track's first known value and NaN.
+    """
+    for j, label in zip(group.columns, group.labels, strict=True):
+        v, r = float(row[j]), float(reference[j])
+        if not math.isnan(v) and not math.isnan(r):
+            return _shown(label, v), _shown(label, r)
+    return _value(group, row), math.nan
 
 
 def flag_word(group: FeatureGroup) -> str:
@@ -215,7 +261,7 @@ def _work_text(effect: float, ctx: Context) -> str:
 
 def word_reason(group: FeatureGroup, effect: float, ctx: Context) -> str:
     """One reason as a listener reads it; ``effect`` > 0 means it raised the score."""
-    value, ref = _value(group, ctx.row), _value(group, ctx.reference)
+    value, ref = _values(group, ctx.row, ctx.reference)
     if group.kind == "flag":
         return flag_word(group) if value >= 0.5 else absent_word(group)
     if group.kind == "mode":

@@ -88,6 +88,7 @@ def explanation_of(*, session: Session, settings: Settings, track_id: str) -> di
         "model_kind": model.kind,
         "explained": bool(stored),
         "method": stored.get("method"),
+        "average_candidate": stored.get("average_candidate"),
         "reasons": list(stored.get("reasons", [])),
         "neighbours": list(stored.get("neighbours", [])),
         "audio": bool(providers.get("audio")),
@@ -111,13 +112,21 @@ def render_explanation(view: dict[str, Any]) -> str:
             "No explanation stored: this prediction was made before bachbot explained its "
             "picks; the next `bachbot score` explains it."
         )
-    if view["reasons"]:
+    average = view.get("average_candidate")
+    if view["explained"] and average is not None:
+        moved = abs(view["score"] - average) >= 0.005
+        lines.append(
+            f"The average candidate scores {average:.0%}; what moved this track "
+            f"{'away from it' if moved else '(nothing moves it by half a point or more)'}"
+            + (":" if view["reasons"] else ".")
+        )
+    elif view["reasons"]:
         lines.append("What moved the score most, against the average candidate:")
-        for reason in view["reasons"]:
-            points = reason["effect"] * 100
-            verb = "raised" if points >= 0 else "lowered"
-            size = f"{abs(points):.0f}" if abs(points) >= 1.5 else f"{abs(points):.1f}"
-            lines.append(f"  {reason['text']:<48} {verb} it {size} pts")
+    for reason in view["reasons"]:
+        points = reason["effect"] * 100
+        verb = "raised" if points >= 0 else "lowered"
+        size = f"{abs(points):.0f}" if abs(points) >= 1.5 else f"{abs(points):.1f}"
+        lines.append(f"  {reason['text']:<48} {verb} it {size} pts")
     if view["neighbours"]:
         lines.append("The rated recordings it is closest to:")
         for n in view["neighbours"]:

@@ -8,7 +8,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 
-from models.explain import Explainer, occlusion_effects, shapley_effects, taste_effects
+from models.explain import (
+    Explainer,
+    shapley_attribution,
+    shapley_effects,
+    taste_effects,
+)
 from models.explain_words import RatedTracks, TrackFacts, feature_groups
 from models.matrix import feature_schema
 from models.pipeline import MedianImputer, SkewAwareScaler, TasteModel
@@ -105,19 +110,67 @@ def test_a_track_without_audio_descriptors_says_so() -> None:
     assert all(r.feature != "tempo" for r in explained.reasons)
 
 
-def test_occlusion_matches_shapley_ranking_for_an_additive_model() -> None:
+def test_bisected_pairs_come_within_two_points_of_full_path_shapley_values() -> None:
     model = _tempo_model(LogisticRegression(max_iter=2000))
     sample = _catalogue(300, seed=2)
     explainer = Explainer.build(model, columns=COLUMNS, sample=sample, rated=_rated(sample[:5]))
     x = _catalogue(1, seed=5)
     x[0, TEMPO] = 70.0
     groups = feature_groups(COLUMNS)
-    _, occlusion = occlusion_effects(explainer.probability, x, explainer.reference.row, groups)
-    shapley = shapley_effects(
-        explainer.probability, x[0], explainer.reference.row, groups, permutations=16
+    found = shapley_attribution(explainer.probability, x, explainer.reference.row, groups)
+    full = shapley_effects(
+        explainer.probability, x[0], explainer.reference.row, groups, permutations=64
     )
-    assert int(np.argmax(np.abs(occlusion[0]))) == int(np.argmax(np.abs(shapley)))
-    assert np.sign(occlusion[0][np.argmax(np.abs(shapley))]) == np.sign(shapley.max())
+    assert int(np.argmax(np.abs(found.effects[0]))) == int(np.argmax(np.abs(full)))
+    # Logistic regression is additive in the log-odds, not in probability, so one
+    # antithetic pair is not exact; within two points of 64 full paths it is.
+    assert found.effects[0] == pytest.approx(full, abs=0.02)
+    # The effects share out exactly the difference from the average candidate.
+    assert found.effects[0].sum() == pytest.approx(found.probability[0] - found.start[0], abs=1e-3)
+
+
+class _TwoOfThree:
+    """A saturated model: 0.95 when at least two of slow, minor, harpsichord hold, else 0.05.
+
+    Flat everywhere but at the boundary, like the study's logistic (2, 2) MLP at
+    its ceiling: taking any one of the three away from a track that has all
+    three changes nothing, so only effects that share the jump can name them.
+    """
+
+    classes_ = np.array([0, 1])
+
+    def __init__(self) -> None:
+        self.tempo, self.mode = TEMPO, COLUMNS.index("audio.mode")
+        self.harpsichord = COLUMNS.index("metadata.instr.harpsichord")
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        votes = (
+            (X[:, self.tempo] < 90).astype(int)
+            + (X[:, self.mode] < 0.5)
+            + (X[:, self.harpsichord] > 0.5)
+        )
+        loved = np.where(votes >= 2, 0.95, 0.05)
+        return np.column_stack([1 - loved, loved])
+
+
+def test_a_saturated_model_still_gets_three_reasons() -> None:
+    model = TasteModel(name="s", kind="s", config={}, final=_TwoOfThree(), columns=COLUMNS)
+    sample = _catalogue(300, seed=2)
+    sample[:, _TwoOfThree().mode] = 1.0  # the average candidate: major, no harpsichord
+    sample[:, _TwoOfThree().harpsichord] = 0.0
+    explainer = Explainer.build(model, columns=COLUMNS, sample=sample, rated=_rated(sample[:5]))
+    track = _catalogue(1, seed=6)
+    track[0, TEMPO], track[0, _TwoOfThree().mode] = 62.0, 0.0
+    track[0, _TwoOfThree().harpsichord] = 1.0
+    (explained,) = explainer.explain(track, [NO_FACTS])
+    named = {r.feature: r for r in explained.reasons}
+    assert set(named) == {"tempo", "mode", "instrument.harpsichord"}, explained
+    assert named["tempo"].text == "slow tempo (62 BPM)"
+    assert named["mode"].text == "minor key"
+    assert named["instrument.harpsichord"].text == "harpsichord"
+    # By symmetry each holds a third of the 90-point jump; sampled orders come close.
+    assert all(0.15 < r.effect < 0.45 for r in explained.reasons), explained
+    assert sum(r.effect for r in explained.reasons) == pytest.approx(0.9, abs=1e-6)
 
 
 def test_taste_says_slow_tempo_raises_the_chance() -> None:

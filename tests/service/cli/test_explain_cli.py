@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -68,7 +69,8 @@ def test_explain_prints_reasons_and_neighbours_in_words(cli: Cli, scored: list[s
     code, out, _ = cli("explain", f"https://open.spotify.com/track/{scored[50]}")
     assert code == 0
     assert "likely to be loved, between" in out
-    assert "What moved the score most, against the average candidate:" in out
+    assert re.search(r"The average candidate scores \d+%; what moved this track away from it:", out)
+    assert len(re.findall(r"^  \S.* (raised|lowered) it [\d.]+ pts$", out, re.MULTILINE)) == 3
     assert out.count(f"/10  Prelude {PREFIX}") == 3
     assert "Descriptors used: audio: spotify_audio" in out
 

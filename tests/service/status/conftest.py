@@ -121,7 +121,7 @@ def seed_listener(session: Session, now: datetime) -> Seeded:
         session.add(
             Prediction(
                 track_id=track_id, model_version_id=current.id, score=p, uncertainty=SPREAD,
-                explanation={"method": "occlusion", "reasons": reasons, "neighbours": near,
+                explanation={"method": "shapley", "reasons": reasons, "neighbours": near,
                              "audio": True} if track_id in REASONS else None,
             )
         )  # fmt: skip

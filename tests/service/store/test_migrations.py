@@ -74,3 +74,43 @@ def test_upgrade_to_probability_scores_retires_rating_scale_models(engine: Engin
             text("SELECT promoted, decision FROM model_versions WHERE version = 'v1'")
         ).one()
     assert not promoted and decision.startswith("promoted: better; retired by the upgrade")
+
+
+def test_upgrade_to_shapley_explanations_clears_occlusion_ones_and_keeps_scores(
+    engine: Engine,
+) -> None:
+    """Old explanations go, so the next score run explains those tracks again."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    downgrade(engine, "0007")
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO tracks (id, name, artists, is_bach, meta, first_seen_at, updated_at)"
+                 " VALUES ('t1', 'Prelude', '[]', true, '{}', :now, :now)"),
+            {"now": now},
+        )  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO model_versions (id, version, kind, created_at, params, metrics, "
+                "feature_schema, n_ratings, promoted, decision) VALUES (1, 'v1', 'mlp', :now, "
+                "'{}', '{}', '{}', 30, true, 'promoted: better')"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO predictions (track_id, model_version_id, score, created_at, "
+                "explanation) VALUES ('t1', 1, 0.81, :now, :old)"
+            ),
+            {"now": now, "old": '{"method": "occlusion", "reasons": []}'},
+        )
+    upgrade(engine)
+    with engine.connect() as conn:
+        score, explanation = conn.execute(
+            text("SELECT score, explanation FROM predictions WHERE track_id = 't1'")
+        ).one()
+    assert score == 0.81
+    assert explanation is None

@@ -1,0 +1,32 @@
+"""Explanations measured by one-group occlusion are dropped, to be explained again.
+
+bachbot 0.4 first worded its reasons from occlusion (one feature group set to
+the average candidate's value at a time).  On a saturated model - the
+study's MLP at its ceiling - that found no reason for the very tracks at the
+top of the playlist.  Explanations are now Shapley values of the groups
+(``models.explain``).  Clearing the stored ones makes the next score run
+explain every prediction of the model in use again (the score job rescores
+predictions without an explanation), so no listener keeps reading the old,
+empty reasons until the next retrain.  Scores are untouched.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-29 08:00:00
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("UPDATE predictions SET explanation = NULL WHERE explanation IS NOT NULL")
+
+
+def downgrade() -> None:
+    """Nothing to restore: an explanation is recomputed whenever its track is scored."""
