@@ -40,11 +40,18 @@ from bench.world import (
     sim_settings,
 )
 from models.catalogue_demo import BACH_ID, DemoCatalogue, generate_catalogue
+from models.typicality import reference_sample
 from service.demo_world import LISTENER, log_in
 from service.settings import Settings
 from service.spotify_sim import SimState, SpotifySim
 from service.spotify_sim.state import make_id
-from service.store.app_state import TRAIN_MARK
+from service.store.app_state import (
+    EXPLAIN_REFERENCE,
+    TASTE,
+    TRAIN_MARK,
+    ReferenceSample,
+    TasteSummary,
+)
 from service.store.db import transaction
 from service.store.ratings import add_rating
 from service.store.tables import Feature, ModelVersion, Prediction, Rating, Track
@@ -77,8 +84,10 @@ class Template:
     tracks: list[dict[str, Any]]
     features: dict[str, list[dict[str, Any]]]
     model: dict[str, Any]
-    predictions: dict[str, tuple[float, float | None]]
-    """The promoted model's score and uncertainty per template track."""
+    predictions: dict[str, tuple[float, float | None, dict[str, Any] | None]]
+    """The promoted model's score, uncertainty and explanation per template track."""
+    taste: TasteSummary | None = None
+    """What the model learned, as its first score run stored it."""
 
 
 def build_template(folder: Path, *, quick: bool, seed: int, progress: Progress) -> Template:
@@ -130,14 +139,15 @@ def build_template(folder: Path, *, quick: bool, seed: int, progress: Progress) 
                 if c.name != "id"
             }
             predictions = {
-                p.track_id: (p.score, p.uncertainty)
+                p.track_id: (p.score, p.uncertainty, p.explanation)
                 for p in session.scalars(
                     select(Prediction).where(Prediction.model_version_id == model_row.id)
                 )
             }
+            taste = TASTE.get(session)
         wiring.dispose()
     tracks = [t for t in tracks if features.get(t["id"]) and t["id"] in predictions]
-    return Template(catalogue, tracks, features, model, predictions)
+    return Template(catalogue, tracks, features, model, predictions, taste)
 
 
 def _known_id(i: int) -> str:
@@ -172,10 +182,34 @@ def sim_state(template: Template, *, size: int, new: int) -> tuple[SimState, str
     return state, playlist
 
 
+WORKS = 1_120
+"""BWV numbers the clones are spread over (the catalogue's 1-1120)."""
+PERFORMERS = 997
+"""Performers the clones are spread over (prime, so clone, work and performer vary apart)."""
+
+
+def clone(template_track: dict[str, Any], i: int, *, when: Any) -> dict[str, Any]:
+    """Known track ``i``: a template track under its own id, work and performer.
+
+    A world of ~60 templates cloned as they are has ~60 works and one performer, so
+    the per-work and per-performer caps could never fill "Predicted favourites" or
+    "Bach to rate" and publish would read every prediction each cycle: the clones
+    get BWV numbers and performers of their own, as a real catalogue has.
+    """
+    performer = {"id": make_id(f"bench-performer-{i % PERFORMERS}"),
+                 "name": f"Bench performer {i % PERFORMERS}"}  # fmt: skip
+    composers = [a for a in template_track.get("artists") or [] if a.get("id") == BACH_ID]
+    return {
+        **template_track, "id": _known_id(i), "bwv": str(1 + i % WORKS),
+        "artists": [*composers, performer], "first_seen_at": when, "updated_at": when,
+    }  # fmt: skip
+
+
 def populate(session: Session, template: Template, *, size: int, rated: int, seed: int) -> None:
     """Bulk-insert ``size`` known tracks with features, ``rated`` ratings, the model, and
     the model's predictions for the unrated ones (a clone's are its template track's, as
-    scoring it would give), so a warm-up cycle does not score 500,000 tracks first."""
+    scoring it would give, explanation included), so a warm-up cycle does not score (or
+    explain) 500,000 tracks first."""
     rng = random.Random(seed)
     when = START - timedelta(days=1)
     session.execute(
@@ -189,15 +223,15 @@ def populate(session: Session, template: Template, *, size: int, rated: int, see
         for i in range(start, min(size, start + BULK)):
             t = template.tracks[i % len(template.tracks)]
             new_id = _known_id(i)
-            tracks.append({**t, "id": new_id, "first_seen_at": when, "updated_at": when})
+            tracks.append(clone(t, i, when=when))
             features += [
                 {**f, "track_id": new_id, "fetched_at": when} for f in template.features[t["id"]]
             ]
             if i >= rated:
-                score, spread = template.predictions[t["id"]]
+                score, spread, explanation = template.predictions[t["id"]]
                 predictions.append({
                     "track_id": new_id, "model_version_id": model_id, "score": score,
-                    "uncertainty": spread, "created_at": when,
+                    "uncertainty": spread, "created_at": when, "explanation": explanation,
                 })  # fmt: skip
         session.execute(insert(Track), tracks)
         session.execute(insert(Feature), features)
@@ -214,6 +248,14 @@ def populate(session: Session, template: Template, *, size: int, rated: int, see
         session.execute(insert(Rating), ratings)
     newest = session.scalar(select(func.max(Rating.id))) or 0
     TRAIN_MARK.put(session, newest)
+    # What the model's first score run (skipped by the bulk insert) would have stored: its
+    # taste summary and the reference sample its explanations are measured against.
+    if template.taste is not None:
+        TASTE.put(session, template.taste)
+    if model_id is not None:
+        unrated = (_known_id(i) for i in range(rated, size))
+        sample = reference_sample(unrated, seed=model_id)
+        EXPLAIN_REFERENCE.put(session, ReferenceSample(model_id, tuple(sample)))
 
 
 def measure_size(

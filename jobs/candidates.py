@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, literal_column, select
 from sqlalchemy.orm import Session
 
-from jobs.playlist_plan import UCB_Z, Candidate, work_key
-from service.store.tables import Prediction, Track
+from jobs.playlist_plan import Candidate, work_key
+from service.store.tables import UPSIDE_SQL, Prediction, Track
 
 BLOCK = 1000
 """Candidates per query of a ranked stream."""
@@ -87,10 +87,20 @@ class CandidateSource:
         )
 
     def by_upside(self) -> Iterator[Candidate]:
-        """Highest ``score + UCB_Z * uncertainty`` first (then score, then track id)."""
-        upside = Prediction.score + UCB_Z * func.coalesce(Prediction.uncertainty, 0.0)
-        return self._ranked(
-            self._full().order_by(upside.desc(), Prediction.score.desc(), Prediction.track_id)
+        """Highest upside (``score + UCB_Z * uncertainty``) first (then score, then track id)."""
+        return self._ranked(self.upside_order())
+
+    def upside_order(self) -> Select[Row]:
+        """The query behind :meth:`by_upside`.
+
+        Ordered by the expression ``ix_predictions_model_upside`` holds, spelled with
+        the same literals, so the database reads the index instead of sorting all of
+        the model's predictions for every block.
+        """
+        return self._full().order_by(
+            literal_column(f"({UPSIDE_SQL})").desc(),
+            Prediction.score.desc(),
+            Prediction.track_id,
         )
 
     def light(self) -> Iterator[Candidate]:

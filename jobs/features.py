@@ -50,7 +50,9 @@ from service.spotify.errors import (
     SpotifyRestricted,
 )
 from service.store.app_state import (
+    CheckedMark,
     Unavailable,
+    features_checked,
     note_failure,
     note_recovery,
     provider_failing,
@@ -168,15 +170,22 @@ def _run_provider(
     report: FeaturesReport,
     settings: Settings,
 ) -> None:
-    """Fetch and store chunk by chunk until nothing is missing or the cycle's budget is spent."""
-    # One query for what is missing (an anti-join over every track), then chunks.
+    """Fetch and store chunk by chunk until nothing is missing or the cycle's budget is spent.
+
+    Tracks are looked for from the provider's :func:`~service.store.app_state.features_checked`
+    mark on; a pass that leaves nothing behind moves the mark.
+    """
     recheck_days = kind.recheck_misses_days(settings)
+    started = utcnow()
+    checked = features_checked(kind.name)
+    mark = checked.get(session)
     missing = tracks_missing_features(
         session=session,
         provider=kind.name,
         schema_version=kind.schema_version,
         limit=kind.per_cycle,
         misses_before=None if recheck_days is None else utcnow() - timedelta(days=recheck_days),
+        changed_since=None if mark is None else mark.since(kind.schema_version),
     )
     for start in range(0, len(missing), kind.chunk):
         ids = missing[start : start + kind.chunk]
@@ -199,6 +208,9 @@ def _run_provider(
             why = next(iter(deferred.values()))
             report.skipped[kind.name] = f"{left} tracks left for the next cycle: {why}"
             return
+    if kind.per_cycle is None or len(missing) < kind.per_cycle:
+        checked.put(session, CheckedMark.after_pass(kind.schema_version, started=started))
+        session.commit()
 
 
 def _note_failure(

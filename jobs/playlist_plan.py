@@ -43,7 +43,8 @@ class Candidate:
 
 
 UCB_Z = 2.0
-"""An explored track is ranked by ``score + UCB_Z * uncertainty``: its plausible best case."""
+"""An explored track is ranked by ``score + UCB_Z * uncertainty``: its plausible best case
+(the store's ``UPSIDE_Z``, which its index on the upside is spelled with)."""
 
 TO_RATE_PER_PERFORMER = 2
 """At most this many tracks of one performer in one "Bach to rate" batch."""

@@ -35,9 +35,10 @@ from models.matrix import feature_schema
 from models.pipeline import score
 from models.registry import load_model
 from service.settings import Settings
+from service.store.app_state import SCORE_CHECKED, CheckedMark
 from service.store.model_versions import promoted_model
 from service.store.ratings import effective_ratings
-from service.store.tables import Feature, Prediction, Track, utcnow
+from service.store.tables import Feature, ModelVersion, Prediction, Rating, Track, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -57,37 +58,61 @@ class ScoreReport:
 
 def unrated_bach_tracks(*, session: Session) -> Iterator[str]:
     """Unrated Bach track ids, by id, as a stream: the explainer's reference sample takes
-    500 of them through a heap, so the whole catalogue is never held as a list."""
+    500 of them through a heap, so the whole catalogue is never held as a list.  Nothing
+    is read until the stream is (a model that drew its sample already does not)."""
     rated = set(effective_ratings(session=session))
-    ids = session.scalars(select(Track.id).where(Track.is_bach.is_(True)).order_by(Track.id))
-    return (t for t in ids if t not in rated)
+    query = select(Track.id).where(Track.is_bach.is_(True)).order_by(Track.id)
+    ids = session.scalars(query.execution_options(yield_per=CHUNK))
+    yield from (t for t in ids if t not in rated)
 
 
-def tracks_to_score(*, session: Session, model_version_id: int) -> list[str]:
+def tracks_to_score(
+    *, session: Session, model_version_id: int, changed_since: datetime | None = None
+) -> list[str]:
     """Unrated Bach tracks this model has not scored or explained, or whose features are newer.
 
     Asked of the database so only those ids come back (at 500,000 known tracks
     a quiet cycle returns a few hundred, not every id).  A prediction is
     stale when a feature row of its track was fetched after it; every score
     run rescores all stale tracks in one transaction, so only features
-    fetched after this model's latest prediction can be newer than a
-    prediction, and ``ix_features_fetched_at`` finds those few.
+    fetched after this model's last run (its mark, or its latest prediction)
+    can be newer than a prediction, and ``ix_features_fetched_at`` finds those few.
+
+    With ``changed_since`` (the model's :data:`SCORE_CHECKED` mark) unscored
+    tracks are looked for only among the tracks added or changed since
+    (``ix_tracks_bach_updated``) and the tracks with a rating event (a rating
+    taken back makes a track a candidate again without changing the track):
+    every other track was scored by an earlier run of this model.
     """
-    rated = set(effective_ratings(session=session))
+    ratings = effective_ratings(session=session)
+    rated = set(ratings)
     scored = (
         select(Prediction.id)
         .where(Prediction.track_id == Track.id, Prediction.model_version_id == model_version_id)
         .exists()
     )
-    unscored = session.scalars(
-        select(Track.id).where(Track.is_bach.is_(True), ~scored).order_by(Track.id)
-    )
-    latest = session.scalar(
-        select(func.max(Prediction.created_at)).where(
-            Prediction.model_version_id == model_version_id
+    unscored_query = select(Track.id).where(Track.is_bach.is_(True), ~scored)
+    wanted: set[str] = set()
+    if changed_since is None:
+        wanted.update(session.scalars(unscored_query))
+    else:
+        wanted.update(session.scalars(unscored_query.where(Track.updated_at >= changed_since)))
+        ever_rated = sorted(set(session.scalars(select(Rating.track_id).distinct())) - rated)
+        for start in range(0, len(ever_rated), CHUNK):
+            chunk = ever_rated[start : start + CHUNK]
+            wanted.update(session.scalars(unscored_query.where(Track.id.in_(chunk))))
+    # Features fetched since the mark (or, with none, since the model's latest prediction:
+    # a read of all its predictions, once per model) are the only ones that can be newer
+    # than their track's prediction: every run rescores all stale tracks.
+    latest = (
+        changed_since
+        if changed_since is not None
+        else session.scalar(
+            select(func.max(Prediction.created_at)).where(
+                Prediction.model_version_id == model_version_id
+            )
         )
     )
-    stale: set[str] = set()
     if latest is not None:  # no prediction yet: every track is unscored anyway
         # Two index-driven steps, not one join: with a join SQLite's planner walks all
         # of the model's predictions (31 s at 500,000) instead of the few new features.
@@ -104,17 +129,31 @@ def tracks_to_score(*, session: Session, model_version_id: int) -> list[str]:
                     Prediction.track_id.in_(ids[start : start + CHUNK]),
                 )
             )
-            stale.update(t for t, created in rows if fresh[t] > created)
+            wanted.update(t for t, created in rows if fresh[t] > created)
     # Scored before explanations existed (migration 0006): explained once, by scoring them
-    # again.  The model's own rows through ix_predictions_model_score; none after that run.
-    unexplained = session.scalars(
-        select(Prediction.track_id).where(
-            Prediction.model_version_id == model_version_id,
-            Prediction.explanation.is_(None),
+    # again.  Through ix_predictions_unexplained (only rows lacking one): none after that run.
+    wanted.update(
+        session.scalars(
+            select(Prediction.track_id).where(
+                Prediction.model_version_id == model_version_id,
+                Prediction.explanation.is_(None),
+            )
         )
     )
-    wanted = set(unscored) | stale | set(unexplained)
     return sorted(t for t in wanted if t not in rated)
+
+
+def _delete_other_models(session: Session, model_version_id: int) -> None:
+    """Delete the predictions of every other model version, by their ids.
+
+    ``model_version_id != X`` would make the database read every prediction each
+    run; the versions are few, so this is an index range (usually empty).
+    """
+    others = list(
+        session.scalars(select(ModelVersion.id).where(ModelVersion.id != model_version_id))
+    )
+    if others:
+        session.execute(delete(Prediction).where(Prediction.model_version_id.in_(others)))
 
 
 def _delete_predictions(session: Session, model_version_id: int, track_ids: list[str]) -> None:
@@ -150,8 +189,14 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
             kind=version.kind,
             message=str(err),
         )
-    session.execute(delete(Prediction).where(Prediction.model_version_id != version.id))
-    track_ids = tracks_to_score(session=session, model_version_id=version.id)
+    started = utcnow()
+    _delete_other_models(session, version.id)
+    mark = SCORE_CHECKED.get(session)
+    track_ids = tracks_to_score(
+        session=session,
+        model_version_id=version.id,
+        changed_since=None if mark is None else mark.since(version.id),
+    )
     _delete_predictions(session, version.id, track_ids)  # stale ones, rewritten below
     now = utcnow()
     explain = (
@@ -184,6 +229,7 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
                 for track_id, s, u, e in zip(chunk, scores, spread, explained, strict=True)
             ],
         )
+    SCORE_CHECKED.put(session, CheckedMark.after_pass(version.id, started=started))
     session.flush()
     return ScoreReport(
         status="scored", scored=len(track_ids), model_version=version.version, kind=version.kind

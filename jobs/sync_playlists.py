@@ -185,10 +185,12 @@ def _read(ctx: SyncContext, info: PlaylistInfo, row: Playlist, report: Playlists
         return
     except SpotifyNotFound:
         return  # deleted between listing and reading; the next listing drops it
+    listed = [item for item in items if item.track is not None]
+    keep = ctx.keep_tracks([i.track for i in listed if i.track], source=f"playlist:{info.id}")
     kept = [
         StoredItem(item.position, item.track.id, item.added_at)
-        for item in items
-        if item.track is not None and ctx.keep_track(item.track, source=f"playlist:{info.id}")
+        for item, stored in zip(listed, keep, strict=True)
+        if item.track is not None and stored
     ]
     store_items(
         session=ctx.session, playlist=row, items=kept, snapshot_id=info.snapshot_id, now=ctx.now

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
@@ -201,6 +201,57 @@ NEWEST_READ: Slot[dict[str, Any]] = Slot("sync.newest_read", _dict, _same)
 TRAIN_MARK: Slot[int] = Slot("train.rating_mark", _int, _same)
 """The newest rating event id the last training saw (retrain after N new ones)."""
 
+
+MARK_MARGIN = timedelta(minutes=15)
+"""How far before a complete pass's start its :class:`CheckedMark` is set.
+
+A track is stamped (``updated_at``) when its row is written, which may be a
+little before the transaction that wrote it commits; with the margin a track
+written by a transaction still open when the pass began is looked at again by
+the next pass rather than never.  Its cost: the next pass also looks at the
+tracks of the quarter of an hour before this one (about a cycle's new tracks).
+"""
+
+
+@dataclass(frozen=True)
+class CheckedMark:
+    """Every track changed before ``through`` was looked at by a complete pass at ``version``.
+
+    A job that must find "Bach tracks lacking X" keeps one, so a later pass asks
+    only about tracks added or changed since (``ix_tracks_bach_updated``) instead of
+    every track in the catalogue; another ``version`` (a provider's schema, a
+    model) makes the mark void and the next pass looks at every track again.
+    """
+
+    version: int
+    through: datetime
+
+    @classmethod
+    def decode(cls, value: Any) -> CheckedMark:
+        data = _dict(value)
+        return cls(_int(data["version"]), _time(data["through"]))
+
+    def encode(self) -> dict[str, Any]:
+        return {"version": self.version, "through": self.through.isoformat()}
+
+    @classmethod
+    def after_pass(cls, version: int, *, started: datetime) -> CheckedMark:
+        """The mark a complete pass at ``version`` that began at ``started`` leaves."""
+        return cls(version, started - MARK_MARGIN)
+
+    def since(self, version: int) -> datetime | None:
+        """Where a pass at ``version`` may start; None: look at every track."""
+        return self.through if self.version == version else None
+
+
+def features_checked(provider: str) -> Slot[CheckedMark]:
+    """How far the features job has looked for tracks missing ``provider``'s row."""
+    return Slot(f"features.{provider}.checked", CheckedMark.decode, CheckedMark.encode)
+
+
+SCORE_CHECKED: Slot[CheckedMark] = Slot("score.checked", CheckedMark.decode, CheckedMark.encode)
+"""How far the score job has looked for unscored tracks; ``version`` is the model's id."""
+
 # --- failure tracking -------------------------------------------------------------------
 
 
@@ -311,5 +362,31 @@ class TasteSummary:
 
 
 TASTE: Slot[TasteSummary] = Slot("explain.taste", TasteSummary.decode, TasteSummary.encode)
+
+
+@dataclass(frozen=True)
+class ReferenceSample:
+    """The candidates a model's explanations are measured against (its "average candidate").
+
+    Drawn once per model from every unrated Bach track and kept, so a later score
+    run of the same model explains its few new tracks against the same sample
+    without reading the whole catalogue's ids again.
+    """
+
+    model_version_id: int
+    track_ids: tuple[str, ...]
+
+    @classmethod
+    def decode(cls, value: Any) -> ReferenceSample:
+        data = _dict(value)
+        return cls(_int(data["model_version_id"]), tuple(str(t) for t in data["track_ids"]))
+
+    def encode(self) -> dict[str, Any]:
+        return {"model_version_id": self.model_version_id, "track_ids": list(self.track_ids)}
+
+
+EXPLAIN_REFERENCE: Slot[ReferenceSample] = Slot(
+    "explain.reference", ReferenceSample.decode, ReferenceSample.encode
+)
 LAST_FREEZE = time_slot("freeze.last_at")
 """When "Predicted favourites" was last copied to a frozen playlist (``bachbot freeze``)."""

@@ -23,9 +23,18 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+UPSIDE_Z = 2.0
+"""A prediction's upside is ``score + UPSIDE_Z * uncertainty``: its plausible best case,
+the order of "Predicted favourites"' exploration slots."""
+UPSIDE_SQL = "score + 2.0 * coalesce(uncertainty, 0.0)"
+"""The upside as SQL, spelled with literals exactly as ``ix_predictions_model_upside``
+holds it: a planner uses an expression index only for the same expression (a bound
+parameter in place of 2.0 would not match)."""
 
 
 def utcnow() -> datetime:
@@ -65,6 +74,7 @@ class Track(Base):
     """A recording known to bachbot (Bach or not: only Bach ones are candidates)."""
 
     __tablename__ = "tracks"
+    __table_args__ = (Index("ix_tracks_bach_updated", "is_bach", "updated_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -152,7 +162,16 @@ class Feature(Base):
     """One provider's descriptors of one track (``values`` None: provider has none)."""
 
     __tablename__ = "features"
-    __table_args__ = (Index("ix_features_fetched_at", "fetched_at"),)
+    __table_args__ = (
+        Index("ix_features_fetched_at", "fetched_at"),
+        Index(
+            "ix_features_provider_misses",
+            "provider",
+            "fetched_at",
+            sqlite_where=text("reason IS NOT NULL"),
+            postgresql_where=text("reason IS NOT NULL"),
+        ),
+    )
 
     track_id: Mapped[str] = mapped_column(
         ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True
@@ -225,6 +244,19 @@ class Prediction(Base):
     __table_args__ = (
         UniqueConstraint("track_id", "model_version_id"),
         Index("ix_predictions_model_score", "model_version_id", "score"),
+        Index(
+            "ix_predictions_model_upside",
+            "model_version_id",
+            text(f"({UPSIDE_SQL}) DESC"),
+            text("score DESC"),
+            "track_id",
+        ),
+        Index(
+            "ix_predictions_unexplained",
+            "model_version_id",
+            sqlite_where=text("explanation IS NULL"),
+            postgresql_where=text("explanation IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

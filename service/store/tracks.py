@@ -68,16 +68,22 @@ def upsert_track(
     meta: dict[str, Any],
     source: str,
     now: datetime | None = None,
+    known: dict[str, Track] | None = None,
 ) -> tuple[Track, bool]:
     """Insert or refresh one track; returns ``(row, created)``.
 
     ``source`` is kept from the first sighting: it says how bachbot found it.
+    With ``known`` (:func:`stored_tracks` of a page of ids, updated here) the row
+    is looked up there rather than asked for, and the caller flushes once for the
+    page: 500 new tracks are then one query and one batched INSERT, not 500 of each.
     """
-    row = session.get(Track, track.id)
+    row = session.get(Track, track.id) if known is None else known.get(track.id)
     created = row is None
     if row is None:
         row = Track(id=track.id, source=source, first_seen_at=now or utcnow(), meta={})
         session.add(row)
+        if known is not None:
+            known[track.id] = row
     _set(row, "name", track.name)
     _set(row, "artists", [{"id": a.id, "name": a.name} for a in track.artists])
     album = track.album
@@ -95,8 +101,19 @@ def upsert_track(
         row.bwv = bwv
     if row.meta != meta:
         row.meta = meta
-    session.flush()
+    if known is None:
+        session.flush()
     return row, created
+
+
+def stored_tracks(*, session: Session, ids: Iterable[str]) -> dict[str, Track]:
+    """The stored rows of ``ids`` by id (for :func:`upsert_track`'s ``known``)."""
+    wanted = list(set(ids))
+    found: dict[str, Track] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update((t.id, t) for t in session.scalars(select(Track).where(Track.id.in_(chunk))))
+    return found
 
 
 def upsert_album(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from jobs.feature_matrix import load_matrix
@@ -17,9 +19,14 @@ from service.spotify.gateway import SpotifyGateway
 from service.spotify_sim import SpotifySim
 from service.spotify_sim.faults import Fault
 from service.status import provider_status
-from service.store.app_state import provider_failing, provider_unavailable
+from service.store.app_state import (
+    CheckedMark,
+    features_checked,
+    provider_failing,
+    provider_unavailable,
+)
 from service.store.features import save_features, tracks_missing_features
-from service.store.tables import Feature
+from service.store.tables import Feature, Track, utcnow
 from tests.models.features.conftest import AddTracks, pitches, timbre
 
 RECCO = "reccobeats GET /v1/audio-features"
@@ -186,3 +193,94 @@ def test_rows_at_an_old_schema_version_are_due_again_and_ignored_by_the_matrix(
     duration = feature_schema().columns.index("metadata.duration_s")
     assert np.isnan(matrix[0]).all()
     assert matrix[1, duration] == 2.0
+
+
+def age_every_track(session: Session, *, days: int = 1) -> None:
+    """Stamp every stored track as last changed ``days`` ago (before any pass's mark)."""
+    session.execute(update(Track).values(updated_at=utcnow() - timedelta(days=days)))
+    session.commit()
+
+
+def test_after_a_complete_pass_only_new_tracks_are_asked_about(
+    session: Session,
+    spotify_sim: SpotifySim,
+    gateway: SpotifyGateway,
+    recco_settings: Settings,
+    add_tracks: AddTracks,
+    http_client: httpx.Client,
+) -> None:
+    old = add_tracks(3)
+    age_every_track(session)
+    assert run(session, gateway, recco_settings, http_client) == {"reccobeats": 3, "metadata": 3}
+    # A row gone from under an old track: only a look at every track would find it, and
+    # a cycle at 500,000 known tracks must not take that look.
+    session.execute(delete(Feature).where(Feature.track_id == old[0]))
+    session.commit()
+    new = add_tracks(2, start=3)
+
+    assert run(session, gateway, recco_settings, http_client) == {"reccobeats": 2, "metadata": 2}
+    assert set(stored(session, "reccobeats")) == {*old[1:], *new}
+
+
+def test_a_track_that_turns_out_to_be_bach_after_a_pass_is_described_next(
+    session: Session,
+    gateway: SpotifyGateway,
+    recco_settings: Settings,
+    add_tracks: AddTracks,
+    http_client: httpx.Client,
+) -> None:
+    ids = add_tracks(2)
+    track = session.get(Track, ids[1])
+    assert track is not None
+    track.is_bach = False
+    session.commit()
+    age_every_track(session)
+    assert run(session, gateway, recco_settings, http_client) == {"reccobeats": 1, "metadata": 1}
+
+    track.is_bach = True  # a re-read credits Bach: the row changes, so it is looked at
+    session.commit()
+
+    assert run(session, gateway, recco_settings, http_client) == {"reccobeats": 1, "metadata": 1}
+    assert set(stored(session, "reccobeats")) == set(ids)
+
+
+def test_a_new_schema_version_looks_at_every_track_again(
+    session: Session, add_tracks: AddTracks
+) -> None:
+    ids = add_tracks(2)
+    age_every_track(session)
+    save_features(session=session, provider="metadata", schema_version=1, values={ids[1]: None})
+    features_checked("metadata").put(session, CheckedMark.after_pass(1, started=utcnow()))
+
+    assert (
+        tracks_missing_features(
+            session=session, provider="metadata", schema_version=1, changed_since=utcnow()
+        )
+        == []
+    )
+    mark = features_checked("metadata").get(session)
+    assert mark is not None and mark.since(2) is None
+    assert (
+        tracks_missing_features(
+            session=session, provider="metadata", schema_version=2, changed_since=mark.since(2)
+        )
+        == ids
+    )
+
+
+def test_stored_misses_are_due_again_after_a_mark(session: Session, add_tracks: AddTracks) -> None:
+    ids = add_tracks(3)
+    age_every_track(session, days=40)
+    long_ago = utcnow() - timedelta(days=40)
+    save_features(session=session, provider="reccobeats", schema_version=1,
+                  values={ids[0]: None, ids[1]: {"energy": 0.1}}, fetched_at=long_ago,
+                  reasons={ids[0]: "not found"})  # fmt: skip
+    save_features(session=session, provider="reccobeats", schema_version=1,
+                  values={ids[2]: None}, reasons={ids[2]: "not found"})  # fmt: skip
+
+    due = tracks_missing_features(
+        session=session, provider="reccobeats", schema_version=1,
+        misses_before=utcnow() - timedelta(days=30), changed_since=utcnow() - timedelta(days=1),
+    )  # fmt: skip
+
+    assert due == [ids[0]]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from jobs.score import score_tracks
@@ -15,9 +15,10 @@ from jobs.train import train_and_register
 from jobs.training_data import load_training_data
 from models.features.spotify_audio import SpotifyAudioProvider
 from service.settings import Settings
+from service.store.app_state import SCORE_CHECKED
 from service.store.features import save_features
-from service.store.ratings import add_rating
-from service.store.tables import ModelVersion, Prediction, Track
+from service.store.ratings import add_like, add_rating, retract_like
+from service.store.tables import ModelVersion, Prediction, Track, utcnow
 
 
 @pytest.fixture
@@ -203,3 +204,26 @@ def test_only_new_and_re_described_tracks_are_scored_again(
     assert again.scored == 2  # the re-described track and the new one, not all 21
     rescored = session.scalars(select(Prediction).where(Prediction.track_id == ids[45])).one()
     assert rescored.id != before  # written again, not kept
+
+
+def test_a_quiet_cycle_looks_only_at_tracks_changed_since_the_last_run(
+    session: Session, quick_settings: Settings
+) -> None:
+    ids = add_tracks(session, 60, rated=40)
+    session.add(Track(id="track-liked", name="Gigue, BWV 1007", is_bach=True))
+    session.flush()
+    add_like(session=session, track_id="track-liked", value=8, added_at=utcnow())
+    train_and_register(session=session, settings=quick_settings, fast=True)
+    assert score_tracks(session=session, settings=quick_settings).scored == 20
+    session.execute(update(Track).values(updated_at=utcnow() - timedelta(days=1)))
+    # a prediction gone from under an old track: only a look at every track would see it
+    session.execute(delete(Prediction).where(Prediction.track_id == ids[50]))
+    retract_like(session=session, track_id="track-liked")  # open again, the track unchanged
+
+    again = score_tracks(session=session, settings=quick_settings)
+
+    assert again.scored == 1
+    scored = set(session.scalars(select(Prediction.track_id)))
+    assert "track-liked" in scored and ids[50] not in scored
+    SCORE_CHECKED.clear(session)  # as a newly promoted model has no mark
+    assert score_tracks(session=session, settings=quick_settings).scored == 1

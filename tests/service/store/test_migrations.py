@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from service.store.db import current_revision, downgrade, upgrade
 from service.store.tables import ALL_TABLES
@@ -114,3 +114,28 @@ def test_upgrade_to_shapley_explanations_clears_occlusion_ones_and_keeps_scores(
         ).one()
     assert score == 0.81
     assert explanation is None
+
+
+def test_incremental_cycle_indexes_come_and_go_with_their_migration(engine: Engine) -> None:
+    wanted = {
+        ("tracks", "ix_tracks_bach_updated"),
+        ("features", "ix_features_provider_misses"),
+        ("predictions", "ix_predictions_model_upside"),
+        ("predictions", "ix_predictions_unexplained"),
+    }
+
+    def present() -> set[tuple[str, str]]:
+        # the catalogue rather than inspect(): SQLAlchemy does not reflect expression indexes
+        sql = (
+            "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"
+            if engine.dialect.name == "sqlite"
+            else "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema()"
+        )
+        with engine.connect() as conn:
+            return {(str(table), str(name)) for table, name in conn.execute(text(sql))}
+
+    assert wanted <= present()
+    downgrade(engine, "0008")
+    assert not wanted & present()
+    upgrade(engine)
+    assert wanted <= present()
