@@ -205,3 +205,18 @@ def test_performer_reason_names_only_the_performer_the_listener_loved() -> None:
     assert word_reason(groups["work"], 0.1, context) == (
         "same work as a recording you loved: BWV 988"
     )
+
+
+def test_a_saturated_models_taste_names_its_three_features_with_their_direction() -> None:
+    """The average candidate sits on the model's floor, where moving it alone changes nothing."""
+    model = TasteModel(name="s", kind="s", config={}, final=_TwoOfThree(), columns=COLUMNS)
+    sample = _catalogue(400, seed=2)
+    rng = np.random.default_rng(7)
+    sample[:, _TwoOfThree().mode] = rng.random(len(sample)) < 0.7  # mostly major
+    explainer = Explainer.build(model, columns=COLUMNS, sample=sample, rated=_rated(sample[:5]))
+    items = taste_effects(explainer.probability, sample, explainer.reference, explainer.groups)
+    taste = {t.feature: t for t in items}
+    assert taste["tempo"].text == "slow tempo" and taste["tempo"].effect > 0.1
+    assert taste["mode"].text == "minor key" and taste["mode"].effect > 0.1
+    assert taste["instrument.harpsichord"].effect > 0.1
+    assert set(list(taste)[:3]) == {"tempo", "mode", "instrument.harpsichord"}
