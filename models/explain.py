@@ -148,11 +148,15 @@ class Explanation:
     """False: the track has no audio descriptors (see :data:`NO_AUDIO`)."""
     average: float
     """p(the average candidate) the effects are measured from (see the module)."""
+    gaps: bool = False
+    """The track lacks descriptors the average candidate has; they are left out of
+    ``average`` too (a missing value is not a reason)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": "shapley",
             "average_candidate": round(self.average, 4),
+            "average_without_gaps": self.gaps,
             "reasons": [r.to_dict() for r in self.reasons],
             "neighbours": [n.to_dict() for n in self.neighbours],
             "audio": self.audio,
@@ -407,6 +411,11 @@ class Explainer:
         audio: NDArray[np.bool_] = np.zeros(len(X), dtype=bool)
         if self.audio_columns:
             audio = np.asarray(~np.isnan(X[:, list(self.audio_columns)]).all(axis=1))
+        known_here = [~np.isnan(X[:, list(g.columns)]).all(axis=1) for g in self.groups]
+        known_there = [not np.isnan(self.reference.row[list(g.columns)]).all() for g in self.groups]
+        gaps = np.zeros(len(X), dtype=bool)
+        for here, there in zip(known_here, known_there, strict=True):
+            gaps |= ~here & there
         out = []
         for i, fact in enumerate(facts):
             order = np.argsort(-np.abs(effects[i]), kind="stable")
@@ -421,7 +430,13 @@ class Explainer:
                 if abs(effects[i, g]) >= MIN_EFFECT
             )
             out.append(
-                Explanation(reasons, tuple(neighbours[i]), bool(audio[i]), float(found.start[i]))
+                Explanation(
+                    reasons,
+                    tuple(neighbours[i]),
+                    bool(audio[i]),
+                    float(found.start[i]),
+                    bool(gaps[i]),
+                )
             )
         return out
 

@@ -80,6 +80,7 @@ def test_top_reason_names_tempo_with_its_direction(estimator: object) -> None:
     assert fast.reasons[0].text == "fast tempo (160 BPM)"
     assert fast.reasons[0].effect < -0.1, fast
     assert len(slow.reasons) == 3
+    assert slow.gaps is False  # every column known: the average candidate as it is
     assert abs(slow.reasons[1].effect) < abs(slow.reasons[0].effect) / 3
 
 
@@ -107,6 +108,8 @@ def test_a_track_without_audio_descriptors_says_so() -> None:
     (explained,) = explainer.explain(track, [NO_FACTS])
     assert explained.audio is False
     assert "no audio descriptors" in explained.to_dict()["note"]
+    # Its effects are measured from the average candidate without audio too, and say so.
+    assert explained.to_dict()["average_without_gaps"] is True
     assert all(r.feature != "tempo" for r in explained.reasons)
 
 
