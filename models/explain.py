@@ -82,11 +82,9 @@ def probability_of(model: Any) -> Probability:
     calibration only (a tenth of the cost of ``predict_with_uncertainty``);
     anything else that can score (the cold start) through its own method.
     """
-    final, calibrator = getattr(model, "final", None), getattr(model, "calibrator", None)
-    if final is not None and calibrator is not None:
-        from models.pipeline import positive_proba
-
-        return lambda X: np.asarray(calibrator(positive_proba(final, X)), dtype=float)
+    own = getattr(model, "probability", None)
+    if callable(own):
+        return lambda X: np.asarray(own(X), dtype=float)
     return lambda X: np.asarray(model.predict_with_uncertainty(X)[0], dtype=float)
 
 
@@ -150,11 +148,15 @@ class Explanation:
     """False: the track has no audio descriptors (see :data:`NO_AUDIO`)."""
     average: float
     """p(the average candidate) the effects are measured from (see the module)."""
+    gaps: bool = False
+    """The track lacks descriptors the average candidate has; they are left out of
+    ``average`` too (a missing value is not a reason)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": "shapley",
             "average_candidate": round(self.average, 4),
+            "average_without_gaps": self.gaps,
             "reasons": [r.to_dict() for r in self.reasons],
             "neighbours": [n.to_dict() for n in self.neighbours],
             "audio": self.audio,
@@ -409,6 +411,11 @@ class Explainer:
         audio: NDArray[np.bool_] = np.zeros(len(X), dtype=bool)
         if self.audio_columns:
             audio = np.asarray(~np.isnan(X[:, list(self.audio_columns)]).all(axis=1))
+        known_here = [~np.isnan(X[:, list(g.columns)]).all(axis=1) for g in self.groups]
+        known_there = [not np.isnan(self.reference.row[list(g.columns)]).all() for g in self.groups]
+        gaps = np.zeros(len(X), dtype=bool)
+        for here, there in zip(known_here, known_there, strict=True):
+            gaps |= ~here & there
         out = []
         for i, fact in enumerate(facts):
             order = np.argsort(-np.abs(effects[i]), kind="stable")
@@ -423,7 +430,13 @@ class Explainer:
                 if abs(effects[i, g]) >= MIN_EFFECT
             )
             out.append(
-                Explanation(reasons, tuple(neighbours[i]), bool(audio[i]), float(found.start[i]))
+                Explanation(
+                    reasons,
+                    tuple(neighbours[i]),
+                    bool(audio[i]),
+                    float(found.start[i]),
+                    bool(gaps[i]),
+                )
             )
         return out
 
@@ -458,46 +471,69 @@ def taste_effects(
 ) -> list[TasteItem]:
     """The features that matter most to the model, with their direction, largest first.
 
-    How much a feature matters is its mean absolute Shapley effect over the
-    candidate sample (so a flag that few tracks have matters little overall,
-    however large its effect on those few).  Its direction and size are read
-    on the average candidate, moved from low to high (a flag from absent to
-    present; a scalar from the sample's 10th to its 90th percentile).
-    Performers, keys, works and the pitch/timbre profiles have no low and
-    high; the status page lists works and performers from the ratings instead.
+    Read from the Shapley effects of the candidate sample's own tracks (the
+    same attribution as each track's reasons).  How much a feature matters is
+    its mean absolute effect over the sample (so a flag that few tracks have
+    matters little overall, however large its effect on those few).  Its
+    direction and size: the mean effect on the tracks above the average
+    candidate (a flag: that have it; a key: major) minus the mean effect on
+    those below (without it; minor), in probability points.  An earlier
+    version moved the average candidate itself from low to high; on a
+    saturated model the average candidate sits on a plateau where nothing
+    moves it, and the taste summary came out empty.  Performers, keys, works
+    and the pitch/timbre profiles have no low and high; the status page lists
+    works and performers from the ratings instead.
     """
     sample = np.asarray(sample, dtype=float)
     picked = [
-        g
-        for g in groups
+        (k, g)
+        for k, g in enumerate(groups)
         if g.kind in TASTE_KINDS
         and (g.kind != "other" or len(g.columns) == 1)
         and not np.isnan(sample[:, list(g.columns)]).all()
     ]
     if not picked or len(sample) == 0:
         return []
-    rows = np.tile(reference.row, (2 * len(picked), 1))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low = np.nanpercentile(sample, 10, axis=0)
-        high = np.nanpercentile(sample, 90, axis=0)
-    for k, g in enumerate(picked):
-        idx = list(g.columns)
-        binary = g.kind in ("flag", "mode")
-        rows[2 * k, idx] = 0.0 if binary else low[idx]
-        rows[2 * k + 1, idx] = 1.0 if binary else high[idx]
-    p = probability(rows)
-    shares = shapley_attribution(probability, sample, reference.row, picked).effects
-    importance = np.abs(shares).mean(axis=0)
-    items = []
-    for k in np.argsort(-importance, kind="stable"):
-        g = picked[k]
-        effect = float(p[2 * k + 1] - p[2 * k])
-        if abs(effect) < TASTE_MIN_EFFECT or importance[k] < TASTE_MIN_EFFECT / 10:
+    shares = shapley_attribution(probability, sample, reference.row, groups).effects
+    found: list[tuple[float, TasteItem]] = []
+    for k, g in picked:
+        side = _sides(g, sample, reference.row)
+        effect = _mean(shares[side > 0, k]) - _mean(shares[side < 0, k])
+        importance = float(np.abs(shares[:, k]).mean())
+        if abs(effect) < TASTE_MIN_EFFECT or importance < TASTE_MIN_EFFECT / 10:
             continue
         if g.kind == "flag":
-            items.append(TasteItem(g.name, flag_word(g), effect))
+            item = TasteItem(g.name, flag_word(g), effect)
         else:
             up = effect > 0
-            items.append(TasteItem(g.name, side_word(g, up), abs(effect), side_word(g, not up)))
-    return items
+            item = TasteItem(g.name, side_word(g, up), abs(effect), side_word(g, not up))
+        found.append((importance, item))
+    found.sort(key=lambda pair: -pair[0])
+    return [item for _, item in found]
+
+
+def _mean(values: Array) -> float:
+    return float(values.mean()) if len(values) else 0.0
+
+
+def _sides(group: FeatureGroup, X: Array, reference: Array) -> NDArray[np.int64]:
+    """+1 / -1 / 0 per row: above, below or level with the reference (unknown: 0).
+
+    A flag or a mode is above when set (present, major); a scalar is compared
+    on the first of its columns both the row and the reference know, since
+    its columns come from providers with different scales.
+    """
+    out = np.zeros(len(X), dtype=np.int64)
+    decided = np.zeros(len(X), dtype=bool)
+    binary = group.kind in ("flag", "mode")
+    for j in group.columns:
+        values = X[:, j]
+        known = ~np.isnan(values) & ~decided
+        if binary:
+            out[known] = np.where(values[known] >= 0.5, 1, -1)
+        elif not np.isnan(reference[j]):
+            out[known] = np.sign(values[known] - reference[j]).astype(np.int64)
+        else:
+            continue
+        decided |= known
+    return out

@@ -32,6 +32,7 @@ from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from models.calibration import IDENTITY, Platt
+from models.compiled import CompiledScorer
 
 Array = NDArray[np.float64]
 ReducerKind = Literal["lda", "pca", "none"]
@@ -238,19 +239,30 @@ class SkewAwareScaler(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         out = X.copy()
         if len(self.skewed_) == 0:
             return out
+        out[:, self.skewed_] = self._normal_scores(X[:, self.skewed_])
+        return out
+
+    def _normal_scores(self, values: Array) -> Array:
+        """The skewed columns' values (rows x skewed) mapped to normal scores."""
         bound = 1e-7
-        U = np.empty((len(X), len(self.skewed_)))
-        for k, j in enumerate(self.skewed_):
+        U = np.empty(values.shape)
+        for k in range(len(self.skewed_)):
             q = self.quantiles_[:, k]
-            u = np.interp(X[:, j], q, self.references_)
+            u = np.interp(values[:, k], q, self.references_)
             if self.tied_[k]:
                 # Average of the forward and backward interpolation, as sklearn does, so
                 # tied values (a repeated median) map to the middle of their quantile
                 # run; without ties both are the same and one pass is enough.
-                u = 0.5 * (u - np.interp(-X[:, j], -q[::-1], -self.references_[::-1]))
+                u = 0.5 * (u - np.interp(-values[:, k], -q[::-1], -self.references_[::-1]))
             U[:, k] = u
-        out[:, self.skewed_] = ndtri(np.clip(U, bound, 1 - bound))
-        return out
+        return np.asarray(ndtri(np.clip(U, bound, 1 - bound)), dtype=float)
+
+    def skewed_standardised(self, values: Array) -> Array:
+        """What :meth:`transform` gives the skewed columns, from those columns alone."""
+        scores = self._normal_scores(np.asarray(values, dtype=float))
+        return np.asarray(
+            (scores - self.mean_[self.skewed_]) / self.scale_[self.skewed_], dtype=float
+        )
 
     def transform(self, X: Array) -> Array:
         out = self._quantiled(np.asarray(X, dtype=float))
@@ -335,14 +347,47 @@ class TasteModel:
 
     def predict_with_uncertainty(self, X: Array) -> tuple[Array, Array]:
         X = np.asarray(X, dtype=float)
-        prob = self.calibrator(positive_proba(self.final, X))
-        if len(self.fold_models) >= 2:
-            stacked = np.vstack([self.calibrator(positive_proba(m, X)) for m in self.fold_models])
+        spread_from_folds = len(self.fold_models) >= 2
+        compiled = self._compiled(with_folds=spread_from_folds)
+        if compiled is not None:
+            raw = compiled.positive_proba(X)
+        else:
+            pipelines = [self.final, *(self.fold_models if spread_from_folds else [])]
+            raw = [positive_proba(m, X) for m in pipelines]
+        prob = self.calibrator(raw[0])
+        if spread_from_folds:
+            stacked = np.vstack([self.calibrator(p) for p in raw[1:]])
             return prob, stacked.std(axis=0)
         own = getattr(self.final, "spread", None)
         if callable(own):
             return prob, np.asarray(own(X), dtype=float)
         return prob, np.full(len(prob), np.nan)
+
+    def probability(self, X: Array) -> Array:
+        """The calibrated probability from the final fit alone (no spread: explanations)."""
+        X = np.asarray(X, dtype=float)
+        compiled = self._compiled(with_folds=False)
+        raw = compiled.positive_proba(X)[0] if compiled else positive_proba(self.final, X)
+        return np.asarray(self.calibrator(raw), dtype=float)
+
+    def _compiled(self, *, with_folds: bool) -> CompiledScorer | None:
+        """The pipelines folded for fast scoring (:mod:`models.compiled`), built once.
+
+        Kept in the instance, never in the saved artifact (``__getstate__``), so
+        an artifact does not depend on this module's shape.
+        """
+        key = "_compiled_with_folds" if with_folds else "_compiled_final"
+        if key not in self.__dict__:
+            pipelines = [self.final, *(self.fold_models if with_folds else [])]
+            self.__dict__[key] = CompiledScorer.of(pipelines)
+        found: CompiledScorer | None = self.__dict__[key]
+        return found
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_compiled_with_folds", None)
+        state.pop("_compiled_final", None)
+        return state
 
 
 SCORE_BLOCK = 2048

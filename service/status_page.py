@@ -207,8 +207,9 @@ def _taste(snapshot: StatusSnapshot) -> str:
             )
         parts.append(taste_plot_svg([*up[:PLOT_UP], *down[: BARS - PLOT_UP]]))
         parts.append(
-            '<p class="caption">Each bar: how many points of chance a feature adds (right) or '
-            "takes away (left) on an average track, as the model in use sees it.</p>"
+            '<p class="caption">Each bar: how many points of chance one side of a feature '
+            "adds (right) or takes away (left) compared with the other side, over the tracks "
+            "bachbot could publish, as the model in use sees it.</p>"
         )
     parts.append(_groups("Works you loved", taste.loved_works))
     parts.append(_groups("Works you did not love", taste.unloved_works))

@@ -89,6 +89,7 @@ def explanation_of(*, session: Session, settings: Settings, track_id: str) -> di
         "explained": bool(stored),
         "method": stored.get("method"),
         "average_candidate": stored.get("average_candidate"),
+        "average_without_gaps": bool(stored.get("average_without_gaps", False)),
         "reasons": list(stored.get("reasons", [])),
         "neighbours": list(stored.get("neighbours", [])),
         "audio": bool(providers.get("audio")),
@@ -115,8 +116,13 @@ def render_explanation(view: dict[str, Any]) -> str:
     average = view.get("average_candidate")
     if view["explained"] and average is not None:
         moved = abs(view["score"] - average) >= 0.005
+        like = (
+            " (with the descriptors this track lacks left out too)"
+            if view.get("average_without_gaps")
+            else ""
+        )
         lines.append(
-            f"The average candidate scores {average:.0%}; what moved this track "
+            f"The average candidate{like} scores {average:.0%}; what moved this track "
             f"{'away from it' if moved else '(nothing moves it by half a point or more)'}"
             + (":" if view["reasons"] else ".")
         )

@@ -80,6 +80,7 @@ def test_top_reason_names_tempo_with_its_direction(estimator: object) -> None:
     assert fast.reasons[0].text == "fast tempo (160 BPM)"
     assert fast.reasons[0].effect < -0.1, fast
     assert len(slow.reasons) == 3
+    assert slow.gaps is False  # every column known: the average candidate as it is
     assert abs(slow.reasons[1].effect) < abs(slow.reasons[0].effect) / 3
 
 
@@ -107,6 +108,8 @@ def test_a_track_without_audio_descriptors_says_so() -> None:
     (explained,) = explainer.explain(track, [NO_FACTS])
     assert explained.audio is False
     assert "no audio descriptors" in explained.to_dict()["note"]
+    # Its effects are measured from the average candidate without audio too, and say so.
+    assert explained.to_dict()["average_without_gaps"] is True
     assert all(r.feature != "tempo" for r in explained.reasons)
 
 
@@ -205,3 +208,18 @@ def test_performer_reason_names_only_the_performer_the_listener_loved() -> None:
     assert word_reason(groups["work"], 0.1, context) == (
         "same work as a recording you loved: BWV 988"
     )
+
+
+def test_a_saturated_models_taste_names_its_three_features_with_their_direction() -> None:
+    """The average candidate sits on the model's floor, where moving it alone changes nothing."""
+    model = TasteModel(name="s", kind="s", config={}, final=_TwoOfThree(), columns=COLUMNS)
+    sample = _catalogue(400, seed=2)
+    rng = np.random.default_rng(7)
+    sample[:, _TwoOfThree().mode] = rng.random(len(sample)) < 0.7  # mostly major
+    explainer = Explainer.build(model, columns=COLUMNS, sample=sample, rated=_rated(sample[:5]))
+    items = taste_effects(explainer.probability, sample, explainer.reference, explainer.groups)
+    taste = {t.feature: t for t in items}
+    assert taste["tempo"].text == "slow tempo" and taste["tempo"].effect > 0.1
+    assert taste["mode"].text == "minor key" and taste["mode"].effect > 0.1
+    assert taste["instrument.harpsichord"].effect > 0.1
+    assert set(list(taste)[:3]) == {"tempo", "mode", "instrument.harpsichord"}

@@ -107,13 +107,20 @@ def test_upgrade_to_shapley_explanations_clears_occlusion_ones_and_keeps_scores(
             ),
             {"now": now, "old": '{"method": "occlusion", "reasons": []}'},
         )
+        conn.execute(
+            text("INSERT INTO app_state (key, value, updated_at) VALUES "
+                 "('explain.taste', :taste, :now), ('kept.slot', '1', :now)"),
+            {"now": now, "taste": '{"model_version": "v1", "features": []}'},
+        )  # fmt: skip
     upgrade(engine)
     with engine.connect() as conn:
         score, explanation = conn.execute(
             text("SELECT score, explanation FROM predictions WHERE track_id = 't1'")
         ).one()
+        keys = set(conn.execute(text("SELECT key FROM app_state")).scalars())
     assert score == 0.81
     assert explanation is None
+    assert "explain.taste" not in keys and "kept.slot" in keys
 
 
 def test_incremental_cycle_indexes_come_and_go_with_their_migration(engine: Engine) -> None:

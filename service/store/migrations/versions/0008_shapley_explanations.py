@@ -1,4 +1,4 @@
-"""Explanations measured by one-group occlusion are dropped, to be explained again.
+"""Explanations and taste summaries measured by one-group occlusion are dropped.
 
 bachbot 0.4 first worded its reasons from occlusion (one feature group set to
 the average candidate's value at a time).  On a saturated model - the
@@ -7,7 +7,9 @@ top of the playlist.  Explanations are now Shapley values of the groups
 (``models.explain``).  Clearing the stored ones makes the next score run
 explain every prediction of the model in use again (the score job rescores
 predictions without an explanation), so no listener keeps reading the old,
-empty reasons until the next retrain.  Scores are untouched.
+empty reasons until the next retrain.  The stored taste summary
+(``explain.taste``), empty on such a model for the same reason, is deleted
+and written again by that score run.  Scores are untouched.
 
 Revision ID: 0008
 Revises: 0007
@@ -26,6 +28,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("UPDATE predictions SET explanation = NULL WHERE explanation IS NOT NULL")
+    op.execute("DELETE FROM app_state WHERE key = 'explain.taste'")
 
 
 def downgrade() -> None:
