@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from models.features.bwv import parse_bwv
@@ -252,8 +253,14 @@ def _movement_number(part: str) -> int | None:
     return int(raw) if raw.isdigit() else roman_to_int(raw)
 
 
+@lru_cache(maxsize=4096)
 def parse_title(title: str) -> TitleInfo:
-    """Everything :class:`TitleInfo` holds, read from one track title."""
+    """Everything :class:`TitleInfo` holds, read from one track title.
+
+    Cached (the result is frozen): a new track's title is read by sync (Bach or not,
+    BWV) and again by the metadata provider, and an album's 20 tracks share its name,
+    so a cycle of 500 new tracks parsed ~2,000 titles for ~500 distinct ones.
+    """
     title = _COMPOSER_PREFIX.sub("", title)
     ref = parse_bwv(title)
     work_part, movement_part = _split_movement(title)
