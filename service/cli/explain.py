@@ -125,17 +125,21 @@ def render_explanation(view: dict[str, Any]) -> str:
         lines.append("No explanation: the model in use gave none for this track.")
     average = view.get("average_candidate")
     if view["explained"] and average is not None:
-        moved = abs(view["score"] - average) >= 0.005
         like = (
             " (with the descriptors this track lacks left out too)"
             if view.get("average_without_gaps")
             else ""
         )
-        lines.append(
-            f"The average candidate{like} scores {average:.0%}; what moved this track "
-            f"{'away from it' if moved else '(nothing moves it by half a point or more)'}"
-            + (":" if view["reasons"] else ".")
-        )
+        if view["reasons"] or abs(view["score"] - average) >= 0.005:
+            lines.append(
+                f"The average candidate{like} scores {average:.0%}; what moved this track "
+                "away from it:"
+            )
+        else:
+            lines.append(
+                f"It scores as the average candidate{like} does ({average:.0%}): no feature "
+                "moves it by half a point or more."
+            )
     elif view["reasons"]:
         lines.append("What moved the score most, against the average candidate:")
     for reason in view["reasons"]:

@@ -155,3 +155,19 @@ def test_score_explains_the_best_scored_and_the_published_and_explain_does_the_r
     with sessions() as session:  # stored: the next look is instant, the page can show it
         stored = session.scalars(select(Prediction).where(Prediction.track_id == asked)).one()
         assert stored.explanation is not None and len(stored.explanation["reasons"]) == 3
+
+
+def test_a_track_scored_as_the_average_candidate_is_told_so_in_one_line() -> None:
+    from service.cli.explain import render_explanation
+
+    view = {
+        "track_id": f"{PREFIX}0001", "name": "Fugue", "score": 0.21, "interval": None,
+        "model_version": "v", "explained": True, "average_candidate": 0.2104,
+        "average_without_gaps": True, "reasons": [], "neighbours": [], "providers": {},
+    }  # fmt: skip
+    text = render_explanation(view)
+    assert (
+        "It scores as the average candidate (with the descriptors this track lacks left out "
+        "too) does (21%): no feature moves it by half a point or more." in text
+    )
+    assert "what moved" not in text
