@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, inspect
 
+from service.store.app_state import BOT_PLAYLIST, TASTE
 from service.store.db import current_revision, downgrade, upgrade
 from service.store.tables import ALL_TABLES
 
@@ -109,8 +110,9 @@ def test_upgrade_to_shapley_explanations_clears_occlusion_ones_and_keeps_scores(
         )
         conn.execute(
             text("INSERT INTO app_state (key, value, updated_at) VALUES "
-                 "('explain.taste', :taste, :now), ('kept.slot', '1', :now)"),
-            {"now": now, "taste": '{"model_version": "v1", "features": []}'},
+                 "(:taste_key, :taste, :now), (:kept_key, '\"pl1\"', :now)"),
+            {"now": now, "taste": '{"model_version": "v1", "features": []}',
+             "taste_key": TASTE.key, "kept_key": BOT_PLAYLIST.key},
         )  # fmt: skip
     upgrade(engine)
     with engine.connect() as conn:
@@ -120,4 +122,4 @@ def test_upgrade_to_shapley_explanations_clears_occlusion_ones_and_keeps_scores(
         keys = set(conn.execute(text("SELECT key FROM app_state")).scalars())
     assert score == 0.81
     assert explanation is None
-    assert "explain.taste" not in keys and "kept.slot" in keys
+    assert TASTE.key not in keys and BOT_PLAYLIST.key in keys
