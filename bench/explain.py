@@ -38,9 +38,9 @@ import numpy as np
 from sqlalchemy import delete
 
 from bench.report import Row
-from jobs.explain import explainer_for
+from jobs.explain import explainer_for, unrated_bach_tracks
 from jobs.feature_matrix import load_matrix
-from jobs.score import score_tracks, unrated_bach_tracks
+from jobs.score import score_tracks
 from models.catalogue_demo import BACH_ID
 from models.explain import (
     REASONS,

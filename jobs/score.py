@@ -9,8 +9,9 @@ so the table holds one model's view.  Scoring is incremental: a cycle scores
 only the tracks that have no prediction from this model yet, or whose features
 arrived after their prediction, so a quiet cycle over 50,000 known tracks costs
 a query rather than 50,000 predictions.
-Each newly scored track is explained in the same pass, from the same matrix
-(:mod:`jobs.explain`): the reasons and nearest rated tracks are stored with it.
+After scoring, the predictions a listener may see - the best-scored and the
+published - are explained if they are not yet (:mod:`jobs.explain`): the
+reasons and nearest rated tracks are stored with them.
 A promoted artifact that fails its checks (tampered, other scikit-learn, other
 feature schema) is demoted and the report says a retrain is needed, so the
 daemon's next train run promotes a fresh model instead of the cycle crashing.
@@ -19,7 +20,6 @@ daemon's next train run promotes a fresh model instead of the cycle crashing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from jobs.explain import explainer_for
+from jobs.explain import explain_predictions, to_explain
 from jobs.feature_matrix import load_matrix
 from models.errors import ArtifactRefused
 from models.matrix import feature_schema
@@ -51,25 +51,17 @@ class ScoreReport:
     status: str
     """``scored``, ``no_model`` or ``model_refused`` (retrain needed)."""
     scored: int = 0
+    explained: int = 0
+    """Predictions explained this run (the best-scored and the published lacking one)."""
     model_version: str | None = None
     kind: str | None = None
     message: str = ""
 
 
-def unrated_bach_tracks(*, session: Session) -> Iterator[str]:
-    """Unrated Bach track ids, by id, as a stream: the explainer's reference sample takes
-    500 of them through a heap, so the whole catalogue is never held as a list.  Nothing
-    is read until the stream is (a model that drew its sample already does not)."""
-    rated = set(effective_ratings(session=session))
-    query = select(Track.id).where(Track.is_bach.is_(True)).order_by(Track.id)
-    ids = session.scalars(query.execution_options(yield_per=CHUNK))
-    yield from (t for t in ids if t not in rated)
-
-
 def tracks_to_score(
     *, session: Session, model_version_id: int, changed_since: datetime | None = None
 ) -> list[str]:
-    """Unrated Bach tracks this model has not scored or explained, or whose features are newer.
+    """Unrated Bach tracks this model has not scored, or whose features are newer.
 
     Asked of the database so only those ids come back (at 500,000 known tracks
     a quiet cycle returns a few hundred, not every id).  A prediction is
@@ -130,16 +122,6 @@ def tracks_to_score(
                 )
             )
             wanted.update(t for t, created in rows if fresh[t] > created)
-    # Scored before explanations existed (migration 0006): explained once, by scoring them
-    # again.  Through ix_predictions_unexplained (only rows lacking one): none after that run.
-    wanted.update(
-        session.scalars(
-            select(Prediction.track_id).where(
-                Prediction.model_version_id == model_version_id,
-                Prediction.explanation.is_(None),
-            )
-        )
-    )
     return sorted(t for t in wanted if t not in rated)
 
 
@@ -199,22 +181,10 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
     )
     _delete_predictions(session, version.id, track_ids)  # stale ones, rewritten below
     now = utcnow()
-    explain = (
-        explainer_for(
-            session=session,
-            model=model,
-            version=version,
-            settings=settings,
-            candidates=unrated_bach_tracks(session=session),
-        )
-        if track_ids
-        else None
-    )
     for start in range(0, len(track_ids), CHUNK):
         chunk = track_ids[start : start + CHUNK]
         X = load_matrix(session=session, track_ids=chunk)
         scores, spread = score(model, X)
-        explained = explain(chunk, X) if explain is not None else [None] * len(chunk)
         session.execute(
             insert(Prediction),
             [
@@ -224,13 +194,24 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
                     "score": float(s),
                     "uncertainty": None if np.isnan(u) else float(u),
                     "created_at": now,
-                    "explanation": e,
                 }
-                for track_id, s, u, e in zip(chunk, scores, spread, explained, strict=True)
+                for track_id, s, u in zip(chunk, scores, spread, strict=True)
             ],
         )
     SCORE_CHECKED.put(session, CheckedMark.after_pass(version.id, started=started))
     session.flush()
+    explained = explain_predictions(
+        session=session,
+        model=model,
+        version=version,
+        settings=settings,
+        track_ids=to_explain(session=session, model_version_id=version.id),
+    )
+    session.flush()
     return ScoreReport(
-        status="scored", scored=len(track_ids), model_version=version.version, kind=version.kind
+        status="scored",
+        scored=len(track_ids),
+        explained=explained,
+        model_version=version.version,
+        kind=version.kind,
     )

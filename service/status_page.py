@@ -164,8 +164,9 @@ def _playlist(playlist: PlaylistView | None, snapshot: StatusSnapshot) -> str:
         f"<th>Why it's here</th></tr></thead><tbody>{rows}</tbody></table>"
         '<p class="caption">“Why it’s here”: what raised the track’s chance most against '
         "the average candidate (<code>bachbot explain TRACK</code> tells the whole story: "
-        "every reason, the rated recordings it is closest to). A dash means it was scored "
-        "before bachbot explained its picks; it makes no reasons up.</p>"
+        "every reason, the rated recordings it is closest to). A dash means it is not "
+        "explained yet - the next score explains every published track; bachbot makes no "
+        "reasons up.</p>"
     )
     return head + intro + table + _changes(playlist) + "</section>"
 

@@ -1,10 +1,11 @@
 """``bachbot explain TRACK [--json]``: why the model in use gave a track its score.
 
-Reads the explanation the score job stored with the prediction (it does not
-load the model): the score on the listener's scale with the range of the
-fold models, the three features that moved it most against the average
-candidate, the rated recordings it is closest to, and which providers'
-descriptors the track has.
+Reads the explanation the score job stored with the prediction; a track the
+score job did not explain (it explains the best-scored and the published) is
+explained now, with the model in use, and stored.  Shows the score on the
+listener's scale with the range of the fold models, the three features that
+moved it most against the average candidate, the rated recordings it is
+closest to, and which providers' descriptors the track has.
 """
 
 from __future__ import annotations
@@ -72,6 +73,18 @@ def explanation_of(*, session: Session, settings: Settings, track_id: str) -> di
             f'model {model.version} has no prediction for "{track.name}": {why}; '
             "run `bachbot score` (or wait for the next cycle)"
         )
+    if prediction.explanation is None:
+        from jobs.explain import explain_on_demand
+        from models.errors import ArtifactRefused
+
+        try:
+            explain_on_demand(session=session, version=model, settings=settings, track_id=track_id)
+        except ArtifactRefused as err:
+            raise NothingToExplain(
+                f"the model in use cannot be loaded to explain it ({err}); run `bachbot train`"
+            ) from err
+        session.commit()
+        session.refresh(prediction)
     stored = prediction.explanation or {}
     providers: dict[str, list[str]] = {}
     for feature in session.scalars(select(Feature).where(Feature.track_id == track_id)):
@@ -109,23 +122,24 @@ def render_explanation(view: dict[str, Any]) -> str:
         score += f", between {span[0]:.0%} and {span[1]:.0%} across the model's fold fits"
     lines.append(f"{score}  [model {view['model_version']}]")
     if not view["explained"]:
-        lines.append(
-            "No explanation stored: this prediction was made before bachbot explained its "
-            "picks; the next `bachbot score` explains it."
-        )
+        lines.append("No explanation: the model in use gave none for this track.")
     average = view.get("average_candidate")
     if view["explained"] and average is not None:
-        moved = abs(view["score"] - average) >= 0.005
         like = (
             " (with the descriptors this track lacks left out too)"
             if view.get("average_without_gaps")
             else ""
         )
-        lines.append(
-            f"The average candidate{like} scores {average:.0%}; what moved this track "
-            f"{'away from it' if moved else '(nothing moves it by half a point or more)'}"
-            + (":" if view["reasons"] else ".")
-        )
+        if view["reasons"] or abs(view["score"] - average) >= 0.005:
+            lines.append(
+                f"The average candidate{like} scores {average:.0%}; what moved this track "
+                "away from it:"
+            )
+        else:
+            lines.append(
+                f"It scores as the average candidate{like} does ({average:.0%}): no feature "
+                "moves it by half a point or more."
+            )
     elif view["reasons"]:
         lines.append("What moved the score most, against the average candidate:")
     for reason in view["reasons"]:

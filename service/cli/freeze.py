@@ -48,6 +48,13 @@ def register(app: typer.Typer) -> None:
             ),
             FreezeReport,
         )
+        if report.resumed:
+            typer.echo(
+                f'finished the copy "{report.name}" an earlier freeze was interrupted in: '
+                f"{report.tracks} tracks ({report.calls} Spotify calls); bachbot will never "
+                "change it. Run `bachbot freeze` again for a new copy."
+            )
+            return
         typer.echo(
             f'kept {report.tracks} tracks of "{settings.playlist_name}" as "{report.name}" '
             f"({report.calls} Spotify calls); bachbot will never change it"

@@ -390,3 +390,38 @@ EXPLAIN_REFERENCE: Slot[ReferenceSample] = Slot(
 )
 LAST_FREEZE = time_slot("freeze.last_at")
 """When "Predicted favourites" was last copied to a frozen playlist (``bachbot freeze``)."""
+
+
+@dataclass(frozen=True)
+class PendingFreeze:
+    """A copy begun but not known to be complete (``jobs.freeze`` finishes it next time)."""
+
+    title: str
+    description: str
+    tracks: tuple[str, ...]
+    playlist_id: str | None
+    """None until Spotify answered the create."""
+
+    @classmethod
+    def decode(cls, value: Any) -> PendingFreeze:
+        data = _dict(value)
+        playlist_id = data.get("playlist_id")
+        return cls(
+            _text(data["title"]),
+            str(data.get("description") or ""),
+            tuple(str(t) for t in data.get("tracks", ())),
+            _text(playlist_id) if playlist_id is not None else None,
+        )
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "description": self.description,
+            "tracks": list(self.tracks),
+            "playlist_id": self.playlist_id,
+        }
+
+
+PENDING_FREEZE: Slot[PendingFreeze] = Slot(
+    "freeze.pending", PendingFreeze.decode, PendingFreeze.encode
+)

@@ -251,12 +251,6 @@ class Prediction(Base):
             text("score DESC"),
             "track_id",
         ),
-        Index(
-            "ix_predictions_unexplained",
-            "model_version_id",
-            sqlite_where=text("explanation IS NULL"),
-            postgresql_where=text("explanation IS NULL"),
-        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -11,7 +12,9 @@ from sqlalchemy import select, update
 from jobs.freeze import FreezeReport, freeze_due, freeze_playlist
 from jobs.playlist_plan import PLAYLIST_MARKER, TO_RATE_MARKER
 from service.errors import FreezeRefused
-from service.store.app_state import BOT_PLAYLIST, LAST_FREEZE
+from service.spotify.errors import SpotifyRateLimited
+from service.spotify_sim import Fault
+from service.store.app_state import BOT_PLAYLIST, LAST_FREEZE, PENDING_FREEZE
 from service.store.tables import Prediction, Rating
 from tests.jobs.publish.conftest import NOW, Scored
 from tests.plugins.spotify_fixtures import LISTENER
@@ -126,3 +129,71 @@ def test_freeze_records_when_it_ran(scored_factory: Factory) -> None:
     _freeze(scored)
     with scored.sessions() as session:
         assert LAST_FREEZE.get(session) == NOW
+
+
+ADD = "POST /playlists/{id}/items"
+
+
+def _interrupted(scored: Scored, *, on_add: int) -> str:
+    """A freeze that Spotify stops at its ``on_add``-th add (Retry-After: two hours)."""
+    before = set(scored.sim.state.playlists)
+    scored.sim.reset_calls()
+    scored.sim.faults.inject(ADD, Fault.rate_limited(7200), calls=[on_add])
+    with pytest.raises(SpotifyRateLimited):
+        _freeze(scored)
+    scored.sim.faults.clear()
+    made = set(scored.sim.state.playlists) - before
+    assert len(made) == 1
+    return made.pop()
+
+
+def test_an_interrupted_freeze_is_finished_next_time_without_a_second_copy(
+    scored_factory: Factory,
+) -> None:
+    scored = scored_factory(260, size=230)
+    published = scored.sync_then_publish()
+    copy = _interrupted(scored, on_add=2)
+    assert len(scored.sim.state.playlist_track_ids(copy)) == 100  # the first add landed
+    scored.sim.reset_calls()
+    report = _freeze(scored)
+    assert report.resumed and report.playlist_id == copy
+    assert scored.sim.calls["POST /me/playlists"] == 0
+    assert scored.sim.calls[ADD] == 2  # the 130 tracks still missing, nothing twice
+    original = scored.sim.state.playlist_track_ids(published.playlist_id)
+    assert scored.sim.state.playlist_track_ids(copy) == original
+    with scored.sessions() as session:
+        assert PENDING_FREEZE.get(session) is None
+    again = _freeze(scored, name="Another copy")  # the next freeze is a new copy again
+    assert not again.resumed and again.playlist_id != copy
+
+
+def test_a_copy_whose_id_was_never_recorded_is_found_by_its_title_and_description(
+    scored_factory: Factory,
+) -> None:
+    scored = scored_factory(40, size=30)
+    published = scored.sync_then_publish()
+    copy = _interrupted(scored, on_add=1)
+    with scored.sessions() as session:  # a crash right after the create's answer
+        pending = PENDING_FREEZE.get(session)
+        assert pending is not None and pending.playlist_id == copy
+        PENDING_FREEZE.put(session, dataclasses.replace(pending, playlist_id=None))
+        session.commit()
+    before = set(scored.sim.state.playlists)
+    report = _freeze(scored)
+    assert report.resumed and report.playlist_id == copy
+    assert set(scored.sim.state.playlists) == before
+    original = scored.sim.state.playlist_track_ids(published.playlist_id)
+    assert scored.sim.state.playlist_track_ids(copy) == original
+
+
+def test_a_half_copy_the_listener_deleted_is_made_again_whole(scored_factory: Factory) -> None:
+    scored = scored_factory(40, size=30)
+    published = scored.sync_then_publish()
+    copy = _interrupted(scored, on_add=1)
+    scored.sim.state.playlists.pop(copy)
+    before = set(scored.sim.state.playlists)
+    report = _freeze(scored)
+    assert report.resumed and report.playlist_id != copy
+    assert set(scored.sim.state.playlists) - before == {report.playlist_id}
+    original = scored.sim.state.playlist_track_ids(published.playlist_id)
+    assert scored.sim.state.playlist_track_ids(report.playlist_id) == original

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import null, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+import jobs.explain
 from jobs.score import score_tracks
 from jobs.train import train_and_register
 from service.settings import Settings
 from service.store.ratings import effective_ratings
-from service.store.tables import Prediction
+from service.store.tables import Prediction, Publication
 from tests.jobs.test_train_score import add_tracks
 
 Cli = Callable[..., tuple[int, str, str]]
@@ -91,17 +92,82 @@ def test_explain_says_why_it_cannot(cli: Cli, scored: list[str]) -> None:
         assert err.startswith("bachbot: ") and said in err and err.count("\n") == 1, err
 
 
-def test_predictions_from_before_explanations_are_explained_once(
+def test_predictions_without_an_explanation_are_explained_once_not_rescored(
     sessions: sessionmaker[Session], settings: Settings, scored: list[str]
 ) -> None:
     quick = settings.model_copy(update={"cv_splits": 3, "cv_repeats": 1, "train_jobs": 1})
     with sessions() as session:
         assert score_tracks(session=session, settings=quick).scored == 0  # nothing to redo
         old = [f"{PREFIX}0041", f"{PREFIX}0042"]
-        session.execute(  # as migration 0006 leaves the rows scored before it
+        session.execute(  # as migrations 0006 and 0008 leave the rows scored before them
             update(Prediction).where(Prediction.track_id.in_(old)).values(explanation=null())
         )
-        assert score_tracks(session=session, settings=quick).scored == 2
-        assert score_tracks(session=session, settings=quick).scored == 0
+        report = score_tracks(session=session, settings=quick)
+        assert (report.scored, report.explained) == (0, 2)
+        assert score_tracks(session=session, settings=quick).explained == 0
         explained = session.scalars(select(Prediction).where(Prediction.track_id.in_(old))).all()
         assert all(p.explanation and len(p.explanation["reasons"]) == 3 for p in explained)
+
+
+def _unexplain_all(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        session.execute(update(Prediction).values(explanation=null()))
+        session.commit()
+
+
+def _by_score(sessions: sessionmaker[Session]) -> list[Prediction]:
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(Prediction).order_by(Prediction.score.desc(), Prediction.track_id)
+            )
+        )
+
+
+def test_score_explains_the_best_scored_and_the_published_and_explain_does_the_rest(
+    cli: Cli,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    scored: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 500,000 tracks explaining every prediction would take minutes nobody reads."""
+    monkeypatch.setattr(jobs.explain, "EXPLAINED_TOP", 5)
+    _unexplain_all(sessions)
+    ranked = _by_score(sessions)
+    shown = ranked[-1].track_id  # the worst-scored, yet on a playlist
+    with sessions() as session:
+        session.add(Publication(playlist_id="p", track_ids=[shown], model_version="v"))
+        session.commit()
+    quick = settings.model_copy(update={"cv_splits": 3, "cv_repeats": 1, "train_jobs": 1})
+    with sessions() as session:
+        assert score_tracks(session=session, settings=quick).explained == 6
+        session.commit()
+    after = {p.track_id: p.explanation for p in _by_score(sessions)}
+    assert [t.track_id for t in ranked if after[t.track_id]] == [
+        *(t.track_id for t in ranked[:5]),
+        shown,
+    ]
+    asked = ranked[10].track_id
+    code, out, err = cli("explain", asked)
+    assert (code, err) == (0, "")
+    assert len(re.findall(r" (raised|lowered) it [\d.]+ pts$", out, re.MULTILINE)) == 3
+    with sessions() as session:  # stored: the next look is instant, the page can show it
+        stored = session.scalars(select(Prediction).where(Prediction.track_id == asked)).one()
+        assert stored.explanation is not None and len(stored.explanation["reasons"]) == 3
+
+
+def test_a_track_scored_as_the_average_candidate_is_told_so_in_one_line() -> None:
+    from service.cli.explain import render_explanation
+
+    view = {
+        "track_id": f"{PREFIX}0001", "name": "Fugue", "score": 0.21, "interval": None,
+        "model_version": "v", "explained": True, "average_candidate": 0.2104,
+        "average_without_gaps": True, "reasons": [], "neighbours": [], "providers": {},
+    }  # fmt: skip
+    text = render_explanation(view)
+    assert (
+        "It scores as the average candidate (with the descriptors this track lacks left out "
+        "too) does (21%): no feature moves it by half a point or more." in text
+    )
+    assert "what moved" not in text

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, inspect, text
 
+from service.store.app_state import BOT_PLAYLIST, TASTE
 from service.store.db import current_revision, downgrade, upgrade
 from service.store.tables import ALL_TABLES
 
@@ -109,8 +110,9 @@ def test_upgrade_to_shapley_explanations_clears_occlusion_ones_and_keeps_scores(
         )
         conn.execute(
             text("INSERT INTO app_state (key, value, updated_at) VALUES "
-                 "('explain.taste', :taste, :now), ('kept.slot', '1', :now)"),
-            {"now": now, "taste": '{"model_version": "v1", "features": []}'},
+                 "(:taste_key, :taste, :now), (:kept_key, '\"pl1\"', :now)"),
+            {"now": now, "taste": '{"model_version": "v1", "features": []}',
+             "taste_key": TASTE.key, "kept_key": BOT_PLAYLIST.key},
         )  # fmt: skip
     upgrade(engine)
     with engine.connect() as conn:
@@ -120,7 +122,7 @@ def test_upgrade_to_shapley_explanations_clears_occlusion_ones_and_keeps_scores(
         keys = set(conn.execute(text("SELECT key FROM app_state")).scalars())
     assert score == 0.81
     assert explanation is None
-    assert "explain.taste" not in keys and "kept.slot" in keys
+    assert TASTE.key not in keys and BOT_PLAYLIST.key in keys
 
 
 def test_incremental_cycle_indexes_come_and_go_with_their_migration(engine: Engine) -> None:
@@ -128,7 +130,6 @@ def test_incremental_cycle_indexes_come_and_go_with_their_migration(engine: Engi
         ("tracks", "ix_tracks_bach_updated"),
         ("features", "ix_features_provider_misses"),
         ("predictions", "ix_predictions_model_upside"),
-        ("predictions", "ix_predictions_unexplained"),
     }
 
     def present() -> set[tuple[str, str]]:

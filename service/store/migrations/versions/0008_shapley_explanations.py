@@ -8,7 +8,7 @@ top of the playlist.  Explanations are now Shapley values of the groups
 explain every prediction of the model in use again (the score job rescores
 predictions without an explanation), so no listener keeps reading the old,
 empty reasons until the next retrain.  The stored taste summary
-(``explain.taste``), empty on such a model for the same reason, is deleted
+(``TASTE``), empty on such a model for the same reason, is deleted
 and written again by that score run.  Scores are untouched.
 
 Revision ID: 0008
@@ -18,7 +18,10 @@ Create Date: 2026-11-29 08:00:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
+
+from service.store.app_state import TASTE
 
 revision = "0008"
 down_revision = "0007"
@@ -28,7 +31,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("UPDATE predictions SET explanation = NULL WHERE explanation IS NOT NULL")
-    op.execute("DELETE FROM app_state WHERE key = 'explain.taste'")
+    op.execute(sa.text("DELETE FROM app_state WHERE key = :key").bindparams(key=TASTE.key))
 
 
 def downgrade() -> None:

@@ -12,9 +12,6 @@
   track_id): publish's exploration slots read predictions by upside
   (``score + 2 * uncertainty``) a block at a time; without it every block
   sorts all of the model's predictions.
-- ``ix_predictions_unexplained`` (model_version_id) where the explanation is
-  missing: the score job's look for unexplained predictions finds none at once
-  instead of reading every prediction.
 
 Revision ID: 0009
 Revises: 0008
@@ -49,17 +46,9 @@ def upgrade() -> None:
         "predictions",
         ["model_version_id", sa.text(f"({UPSIDE_SQL}) DESC"), sa.text("score DESC"), "track_id"],
     )
-    op.create_index(
-        "ix_predictions_unexplained",
-        "predictions",
-        ["model_version_id"],
-        sqlite_where=sa.text("explanation IS NULL"),
-        postgresql_where=sa.text("explanation IS NULL"),
-    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_predictions_unexplained", table_name="predictions")
     op.drop_index("ix_predictions_model_upside", table_name="predictions")
     op.drop_index("ix_features_provider_misses", table_name="features")
     op.drop_index("ix_tracks_bach_updated", table_name="tracks")
