@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect, text
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, inspect, text
 
 from service.store.app_state import BOT_PLAYLIST, TASTE
 from service.store.db import current_revision, downgrade, upgrade
@@ -48,19 +50,7 @@ def test_upgrade_to_probability_scores_retires_rating_scale_models(engine: Engin
     downgrade(engine, "0001")
     now = datetime(2026, 11, 1, tzinfo=UTC)
     with engine.begin() as conn:
-        conn.execute(
-            text("INSERT INTO tracks (id, name, artists, is_bach, meta, first_seen_at, updated_at)"
-                 " VALUES ('t1', 'Prelude', '[]', true, '{}', :now, :now)"),
-            {"now": now},
-        )  # fmt: skip
-        conn.execute(
-            text(
-                "INSERT INTO model_versions (id, version, kind, created_at, params, metrics, "
-                "feature_schema, n_ratings, promoted, decision) VALUES (1, 'v1', 'mlp', :now, "
-                "'{}', '{}', '{}', 30, true, 'promoted: better')"
-            ),
-            {"now": now},
-        )
+        _track_and_promoted_model(conn, now)
         conn.execute(
             text(
                 "INSERT INTO predictions (track_id, model_version_id, score, created_at) "
@@ -88,19 +78,7 @@ def test_upgrade_to_shapley_explanations_clears_occlusion_ones_and_keeps_scores(
     downgrade(engine, "0007")
     now = datetime(2026, 11, 28, tzinfo=UTC)
     with engine.begin() as conn:
-        conn.execute(
-            text("INSERT INTO tracks (id, name, artists, is_bach, meta, first_seen_at, updated_at)"
-                 " VALUES ('t1', 'Prelude', '[]', true, '{}', :now, :now)"),
-            {"now": now},
-        )  # fmt: skip
-        conn.execute(
-            text(
-                "INSERT INTO model_versions (id, version, kind, created_at, params, metrics, "
-                "feature_schema, n_ratings, promoted, decision) VALUES (1, 'v1', 'mlp', :now, "
-                "'{}', '{}', '{}', 30, true, 'promoted: better')"
-            ),
-            {"now": now},
-        )
+        _track_and_promoted_model(conn, now)
         conn.execute(
             text(
                 "INSERT INTO predictions (track_id, model_version_id, score, created_at, "
@@ -147,3 +125,20 @@ def test_incremental_cycle_indexes_come_and_go_with_their_migration(engine: Engi
     assert not wanted & present()
     upgrade(engine)
     assert wanted <= present()
+
+
+def _track_and_promoted_model(conn: Connection, now: datetime) -> None:
+    """Track 't1' and promoted model version 1 ('v1'), as raw rows of an older schema."""
+    conn.execute(
+        text("INSERT INTO tracks (id, name, artists, is_bach, meta, first_seen_at, updated_at)"
+             " VALUES ('t1', 'Prelude', '[]', true, '{}', :now, :now)"),
+        {"now": now},
+    )  # fmt: skip
+    conn.execute(
+        text(
+            "INSERT INTO model_versions (id, version, kind, created_at, params, metrics, "
+            "feature_schema, n_ratings, promoted, decision) VALUES (1, 'v1', 'mlp', :now, "
+            "'{}', '{}', '{}', 30, true, 'promoted: better')"
+        ),
+        {"now": now},
+    )
