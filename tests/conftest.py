@@ -47,6 +47,28 @@ def pytest_report_header() -> str:
     return f"bachbot database back-end: {BACKEND}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass runs only the tests that reach the database under test.
+
+    The test command runs the suite twice, once per back-end.  A test that asks
+    for no database (the models, the local services, the bench harness, the
+    Dockerfile checks) does the same thing in both passes, so the second pass
+    would only repeat it: about half of CI's hour.  A test reaches the database
+    through ``database_url`` (every fixture that opens one depends on it) or says
+    so with ``@pytest.mark.postgres``.  ``BACHBOT_TEST_EVERY_PASS=1`` runs them
+    all again.
+    """
+    if BACKEND != "postgres" or os.environ.get("BACHBOT_TEST_EVERY_PASS") == "1":
+        return
+    keep, repeated = [], []
+    for item in items:
+        reaches = "database_url" in getattr(item, "fixturenames", ())
+        (keep if reaches or item.get_closest_marker("postgres") else repeated).append(item)
+    if repeated:
+        config.hook.pytest_deselected(items=repeated)
+        items[:] = keep
+
+
 def _base_settings(data_dir: Path, database_url: str | None) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]

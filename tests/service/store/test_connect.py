@@ -158,6 +158,7 @@ def test_a_server_that_never_answers_is_ended_by_the_connect_timeout() -> None:
         engine.dispose()
 
 
+@pytest.mark.postgres
 def test_a_missing_database_fails_at_once_with_one_line(tmp_path: Path) -> None:
     if BACKEND != "postgres":
         pytest.skip("needs the PostgreSQL server (the postgres pass)")
