@@ -97,6 +97,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "status": {o.job: o.status for o in report.outcomes},
         "errors": {o.job: o.error for o in report.outcomes if o.error},
         "scored": next((o.counts.get("scored") for o in report.outcomes if o.job == "score"), None),
+        "score_explain_seconds": next(
+            (o.counts.get("explain_seconds") for o in report.outcomes if o.job == "score"), None
+        ),
         "spotify_calls": dict(wiring.spotify.calls),
     }
 

@@ -20,6 +20,7 @@ daemon's next train run promotes a fresh model instead of the cycle crashing.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +54,9 @@ class ScoreReport:
     scored: int = 0
     explained: int = 0
     """Predictions explained this run (the best-scored and the published lacking one)."""
+    explain_seconds: float = 0.0
+    """Of the run's time, what explaining took (kept in the job run's counts: scoring
+    and explaining have separate budgets, and the benchmark reads them apart)."""
     model_version: str | None = None
     kind: str | None = None
     message: str = ""
@@ -200,6 +204,7 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
         )
     SCORE_CHECKED.put(session, CheckedMark.after_pass(version.id, started=started))
     session.flush()
+    explaining = time.monotonic()
     explained = explain_predictions(
         session=session,
         model=model,
@@ -212,6 +217,7 @@ def score_tracks(*, session: Session, settings: Settings) -> ScoreReport:
         status="scored",
         scored=len(track_ids),
         explained=explained,
+        explain_seconds=round(time.monotonic() - explaining, 3),
         model_version=version.version,
         kind=version.kind,
     )
