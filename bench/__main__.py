@@ -85,8 +85,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--score-tracks", type=int, default=50_000)
     parser.add_argument(
         "--cycle-sizes", default=None, metavar="N,N",
-        help="known-track sizes of the cycle section (default 1000,10000,50000; issue 21's "
-        "scale: 50000,500000)",
+        help="known-track sizes of the cycle section (default 1000,10000,50000,500000)",
     )  # fmt: skip
     parser.add_argument(
         "--budget", type=float, default=DEFAULT_BUDGET_S,
