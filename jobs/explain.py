@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from jobs.feature_matrix import load_matrix
 from jobs.playlist_plan import work_key
 from jobs.taste import performers_of, stored_tracks
-from models.explain import Explainer, taste_effects
+from models.explain import EXPLAIN_BLOCK, Explainer, taste_effects
 from models.explain_words import RatedTracks, TrackFacts
 from models.typicality import reference_sample
 from service.settings import Settings
@@ -46,11 +46,6 @@ CHUNK = 2000
 BlockExplainer = Callable[[Sequence[str], npt.NDArray[np.float64]], list[dict[str, Any]]]
 """(track ids of a block, their feature matrix) -> one stored explanation per track."""
 
-EXPLAIN_BLOCK = 100
-"""Tracks per Shapley pass: its paths are walked for a whole block at once, so the
-peak memory grows with the block (measured on the bench's model: 500 tracks in one pass
-+159 MB, in passes of 100 +40 MB, 1.1 s and 1.2 s); a cycle's 500 new tracks go through
-in five passes and its peak RSS stays under issue 21's 300 MB."""
 TASTE_ITEMS = 12
 """Features kept in the taste summary (the page shows fewer)."""
 EXPLAINED_TOP = 2000

@@ -24,6 +24,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -139,9 +140,6 @@ def _fill_plan(sources: Sequence[ColumnSource]) -> tuple[FillStep, ...]:
     return tuple(plan)
 
 
-_EMPTY: dict[str, float | None] = {}
-
-
 def build_matrix(rows: Sequence[ProviderRow]) -> npt.NDArray[np.float64]:
     """``len(rows) x len(feature_schema().columns)`` floats, NaN where no provider knows.
 
@@ -153,10 +151,36 @@ def build_matrix(rows: Sequence[ProviderRow]) -> npt.NDArray[np.float64]:
     if not rows:
         return matrix
     for step in layout.plan:
-        block = np.array(
-            [[(row.get(step.provider) or _EMPTY).get(c) for c in step.sources] for row in rows],
-            dtype=np.float64,
-        )
+        block = _provider_block(rows, step.provider, step.sources)
         current = matrix[:, step.targets]
         matrix[:, step.targets] = np.where(np.isnan(current), block, current)
     return matrix
+
+
+def _provider_block(
+    rows: Sequence[ProviderRow], provider: str, sources: Sequence[str]
+) -> npt.NDArray[np.float64]:
+    """``len(rows) x len(sources)``: one provider's values of these columns, NaN where absent.
+
+    Rows are grouped by their stored key order (one provider writes its keys in
+    one order, so there are few groups), and each group is read with one
+    ``itemgetter`` of the keys it has: a rescore of 500,000 tracks after a
+    model change spent most of its time on a ``dict.get`` per row and column.
+    """
+    block = np.full((len(rows), len(sources)), np.nan, dtype=np.float64)
+    groups: dict[tuple[str, ...], tuple[list[int], list[Mapping[str, float | None]]]] = {}
+    for i, row in enumerate(rows):
+        values = row.get(provider)
+        if values:
+            where, found = groups.setdefault(tuple(values), ([], []))
+            where.append(i)
+            found.append(values)
+    for keys, (where, found) in groups.items():
+        have = set(keys)
+        columns = [j for j, c in enumerate(sources) if c in have]
+        if not columns:
+            continue
+        get = itemgetter(*(sources[j] for j in columns))
+        read = np.array([get(values) for values in found], dtype=np.float64)
+        block[np.ix_(where, columns)] = read.reshape(len(where), len(columns))
+    return block

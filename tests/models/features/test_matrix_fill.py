@@ -38,11 +38,15 @@ def test_block_fill_matches_the_cell_by_cell_definition() -> None:
             if roll < 0.3:
                 row[provider] = None  # provider has nothing for the track
                 continue
-            row[provider] = {
-                c: (None if rng.random() < 0.2 else rng.uniform(-5, 5))
-                for c in columns[provider]
-                if rng.random() < 0.9
+            kept = [c for c in columns[provider] if rng.random() < 0.9]
+            if rng.random() < 0.3:
+                rng.shuffle(kept)  # rows are read in groups of one key order: mix them
+            values: dict[str, float | str | None] = {
+                c: (None if rng.random() < 0.2 else rng.uniform(-5, 5)) for c in kept
             }
+            if rng.random() < 0.2:
+                values["not_a_column"] = "a value the matrix never reads"
+            row[provider] = values  # type: ignore[assignment]
         rows.append(row)
     np.testing.assert_array_equal(build_matrix(rows), _reference(rows, sources))
     assert build_matrix([]).shape == (0, len(sources))
