@@ -16,16 +16,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Select, literal_column, select
 from sqlalchemy.orm import Session
 
-from jobs.playlist_plan import Candidate, work_key
+from jobs.playlist_plan import SHORTLIST, Candidate, teaching_shortlist, work_key
 from service.store.tables import UPSIDE_SQL, Prediction, Track
 
 BLOCK = 1000
 """Candidates per query of a ranked stream."""
 LIGHT_BLOCK = 20_000
 """Rows per fetch of the light stream (ids and scores only)."""
+BOUND_MARGIN = 1e-6
+"""Teaching values within this of a block's cut stay for the exact comparison (numpy's
+and ``math``'s logarithms differ by about 1e-16)."""
 
 
 def _performer(artists: object, composers: frozenset[str]) -> str | None:
@@ -103,16 +107,49 @@ class CandidateSource:
             Prediction.track_id,
         )
 
-    def light(self) -> Iterator[Candidate]:
-        """Every candidate without work or performer, fetched in blocks."""
+    def _light_blocks(self) -> Iterator[Sequence[Any]]:
+        """(track id, score, uncertainty) rows, :data:`LIGHT_BLOCK` at a time: Core rows
+        on the session's connection (the ORM's row handling was most of a full read)."""
         query = (
             select(Prediction.track_id, Prediction.score, Prediction.uncertainty)
             .join(Track, Track.id == Prediction.track_id)
             .where(Prediction.model_version_id == self.model_version_id, Track.is_bach.is_(True))
-            .execution_options(yield_per=LIGHT_BLOCK)
         )
-        for track_id, score, uncertainty in self.session.execute(query):
-            yield Candidate(track_id, score, uncertainty)
+        self.session.flush()
+        # per statement: Connection.execution_options would stream every later query too
+        streamed = query.execution_options(yield_per=LIGHT_BLOCK)
+        yield from self.session.connection().execute(streamed).partitions()
+
+    def open_ids(self, excluded: set[str]) -> Iterator[str]:
+        """Every candidate's track id that is not in ``excluded``, as a stream."""
+        for block in self._light_blocks():
+            yield from (row[0] for row in block if row[0] not in excluded)
+
+    def teaching_shortlist(self, *, excluded: set[str], size: int) -> list[Candidate]:
+        """:func:`jobs.playlist_plan.teaching_shortlist` of every candidate, the same list.
+
+        Each block is first cut to the rows that can still be on the shortlist
+        by a vectorised bound of the teaching value (its formula, in numpy, less a
+        margin far above the two computations' rounding); only those become
+        candidates for the exact heap.  A full read after a model change at
+        500,000 tracks made a candidate and a teaching value of every row.
+        """
+        keep = SHORTLIST * size
+        best: list[Candidate] = []
+        for block in self._light_blocks():
+            ids = [row[0] for row in block]
+            score = np.array([row[1] for row in block], dtype=float)
+            spread = np.array([row[2] or 0.0 for row in block], dtype=float)
+            p = np.clip(score, 1e-9, 1 - 1e-9)
+            value = 2.0 * spread - (p * np.log2(p) + (1 - p) * np.log2(1 - p))
+            value[[t in excluded for t in ids]] = -np.inf
+            rows = np.flatnonzero(np.isfinite(value))
+            if len(rows) > keep:
+                floor = np.partition(value[rows], len(rows) - keep)[len(rows) - keep]
+                rows = rows[value[rows] >= floor - BOUND_MARGIN]
+            fresh = (Candidate(*block[int(i)]) for i in rows)
+            best = teaching_shortlist([*best, *fresh], excluded=excluded, size=size)
+        return best
 
     def described(self, shortlist: Sequence[Candidate]) -> list[Candidate]:
         """``shortlist`` again with each track's work and performer, in the same order."""

@@ -52,7 +52,6 @@ from jobs.playlist_plan import (
     pick_to_rate,
     plan_ranked,
     removed_by_user,
-    teaching_shortlist,
 )
 from jobs.ratings import record_removals
 from jobs.taste import taste_line
@@ -378,8 +377,8 @@ def plan_to_rate(
     if unchanged:
         return Plan(observed.current, model.version)
     source = _source(session, settings, model)
-    shortlist = teaching_shortlist(source.light(), excluded=excluded, size=settings.to_rate_size)
-    open_ids = (c.track_id for c in source.light() if c.track_id not in excluded)
+    shortlist = source.teaching_shortlist(excluded=excluded, size=settings.to_rate_size)
+    open_ids = source.open_ids(excluded)
     planned = pick_to_rate(
         source.described(shortlist),
         excluded=excluded,

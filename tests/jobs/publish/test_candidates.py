@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from jobs import candidates
 from jobs.candidates import CandidateSource
-from jobs.playlist_plan import UCB_Z, upside_rank
+from jobs.playlist_plan import UCB_Z, Candidate, teaching_shortlist, upside_rank
 from service.store.tables import UPSIDE_SQL, UPSIDE_Z, ModelVersion, Prediction, Track, utcnow
 
 
@@ -62,3 +65,31 @@ def test_an_unknown_spread_counts_as_none(session: Session, upside: float | None
     model_id = add_predictions(session, {"x": (0.4, upside), "y": (0.5, None)})
     ranked = [c.track_id for c in CandidateSource(session, model_id, []).by_upside()]
     assert ranked == (["y", "x"] if upside is None else ["x", "y"])
+
+
+def test_the_blockwise_teaching_shortlist_is_the_plain_one(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut block by block with a numpy bound, the shortlist is the one a heap over every
+    candidate gives: same tracks, same order, excluded ones left out, ties by id."""
+    rng = random.Random(4)
+    scores: dict[str, tuple[float, float | None]] = {}
+    for i in range(900):
+        if i < 260:  # most of the shortlist, stored (and so read, as a rule) in the first block
+            tie = i % 20 == 0  # a few exact ties of teaching value
+            score = 0.25 if tie else 0.3 + 0.4 * rng.random()
+            scores[f"t{i:04d}"] = (score, None if tie else rng.random() / 5)
+        else:
+            scores[f"t{i:04d}"] = (0.97 + 0.03 * rng.random(), rng.choice([None, 0.01]))
+    model_id = add_predictions(session, scores)
+    excluded = {f"t{i:04d}" for i in range(0, 900, 7)}
+    monkeypatch.setattr(candidates, "LIGHT_BLOCK", 250)  # four blocks, each cut to 200
+
+    source = CandidateSource(session, model_id, [])
+    found = source.teaching_shortlist(excluded=excluded, size=2)
+
+    everything = [Candidate(t, s, u) for t, (s, u) in scores.items()]
+    expected = teaching_shortlist(everything, excluded=excluded, size=2)
+    assert len(expected) == 200 and not excluded & {c.track_id for c in found}
+    assert [c.track_id for c in found] == [c.track_id for c in expected]
+    assert sorted(source.open_ids(excluded)) == sorted(set(scores) - excluded)
