@@ -442,7 +442,8 @@ def _model_change_rows(
         Row(
             section, f"{label}: wall time", changed["seconds"], "s",
             note=f"{changed['scored'] or 0:,} tracks scored again (load features, predict, "
-            f"write predictions) and the best 2,000 explained ({explaining:.2f} s); steps (s): "
+            f"write predictions) and the unexplained among the best 2,000 and the published "
+            f"explained ({explaining:.2f} s); steps (s): "
             f"{steps}{errors}; prediction alone is the model section's block-wise row",
             details=changed,
         ),

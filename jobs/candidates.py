@@ -136,14 +136,15 @@ class CandidateSource:
         """
         keep = SHORTLIST * size
         best: list[Candidate] = []
+        if keep <= 0:
+            return best
         for block in self._light_blocks():
             ids = [row[0] for row in block]
             score = np.array([row[1] for row in block], dtype=float)
             spread = np.array([row[2] or 0.0 for row in block], dtype=float)
             p = np.clip(score, 1e-9, 1 - 1e-9)
             value = 2.0 * spread - (p * np.log2(p) + (1 - p) * np.log2(1 - p))
-            value[[t in excluded for t in ids]] = -np.inf
-            rows = np.flatnonzero(np.isfinite(value))
+            rows = np.flatnonzero([t not in excluded for t in ids])
             if len(rows) > keep:
                 floor = np.partition(value[rows], len(rows) - keep)[len(rows) - keep]
                 rows = rows[value[rows] >= floor - BOUND_MARGIN]
