@@ -80,6 +80,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
             profiler.dump_stats(f"{profile_to}.{os.getpid()}")
     gc.collect()
     after = rss_mb()
+    scored = next((o.counts for o in report.outcomes if o.job == "score"), {})
     wiring.dispose()
     return {
         "seconds": seconds,
@@ -96,10 +97,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         "entry_floor_mb": _import_floor("service.cli") if daemon else None,
         "status": {o.job: o.status for o in report.outcomes},
         "errors": {o.job: o.error for o in report.outcomes if o.error},
-        "scored": next((o.counts.get("scored") for o in report.outcomes if o.job == "score"), None),
-        "score_explain_seconds": next(
-            (o.counts.get("explain_seconds") for o in report.outcomes if o.job == "score"), None
-        ),
+        "scored": scored.get("scored"),
+        "score_explain_seconds": scored.get("explain_seconds"),
         "spotify_calls": dict(wiring.spotify.calls),
     }
 

@@ -7,8 +7,9 @@ needs them all: "Predicted favourites" wants the best few hundred in score
 rankings are streamed from the database a block at a time (the database
 sorts; ``ix_predictions_model_score`` serves the score order) and the caller
 stops reading when its list is full.  The teaching value is not a column, so
-its shortlist is a heap over a stream of the light columns, and only the
-shortlist is looked up for its work and performer.
+its shortlist is a heap over a stream of the light columns (each block cut
+first by a vectorised bound), and only the shortlist is looked up for its
+work and performer.
 """
 
 from __future__ import annotations
@@ -20,16 +21,20 @@ import numpy as np
 from sqlalchemy import Select, literal_column, select
 from sqlalchemy.orm import Session
 
-from jobs.playlist_plan import SHORTLIST, Candidate, teaching_shortlist, work_key
+from jobs.playlist_plan import (
+    SHORTLIST,
+    TEACHING_BOUND_MARGIN,
+    Candidate,
+    teaching_shortlist,
+    teaching_values,
+    work_key,
+)
 from service.store.tables import UPSIDE_SQL, Prediction, Track
 
 BLOCK = 1000
 """Candidates per query of a ranked stream."""
 LIGHT_BLOCK = 20_000
 """Rows per fetch of the light stream (ids and scores only)."""
-BOUND_MARGIN = 1e-6
-"""Teaching values within this of a block's cut stay for the exact comparison (numpy's
-and ``math``'s logarithms differ by about 1e-16)."""
 
 
 def _performer(artists: object, composers: frozenset[str]) -> str | None:
@@ -128,10 +133,9 @@ class CandidateSource:
     def teaching_shortlist(self, *, excluded: set[str], size: int) -> list[Candidate]:
         """:func:`jobs.playlist_plan.teaching_shortlist` of every candidate, the same list.
 
-        Each block is first cut to the rows that can still be on the shortlist
-        by a vectorised bound of the teaching value (its formula, in numpy, less a
-        margin far above the two computations' rounding); only those become
-        candidates for the exact heap.  A full read after a model change at
+        Each block is first cut to the rows that can still be on the shortlist by
+        :func:`jobs.playlist_plan.teaching_values` (less its margin); only those
+        become candidates for the exact heap.  A full read after a model change at
         500,000 tracks made a candidate and a teaching value of every row.
         """
         keep = SHORTLIST * size
@@ -140,14 +144,14 @@ class CandidateSource:
             return best
         for block in self._light_blocks():
             ids = [row[0] for row in block]
-            score = np.array([row[1] for row in block], dtype=float)
-            spread = np.array([row[2] or 0.0 for row in block], dtype=float)
-            p = np.clip(score, 1e-9, 1 - 1e-9)
-            value = 2.0 * spread - (p * np.log2(p) + (1 - p) * np.log2(1 - p))
+            value = teaching_values(
+                np.array([row[1] for row in block], dtype=float),
+                np.array([row[2] or 0.0 for row in block], dtype=float),
+            )
             rows = np.flatnonzero([t not in excluded for t in ids])
             if len(rows) > keep:
                 floor = np.partition(value[rows], len(rows) - keep)[len(rows) - keep]
-                rows = rows[value[rows] >= floor - BOUND_MARGIN]
+                rows = rows[value[rows] >= floor - TEACHING_BOUND_MARGIN]
             fresh = (Candidate(*block[int(i)]) for i in rows)
             best = teaching_shortlist([*best, *fresh], excluded=excluded, size=size)
         return best
